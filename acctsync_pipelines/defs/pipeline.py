@@ -1,0 +1,220 @@
+"""The one factory for the four stages every source has:
+
+``<source>/raw_orders`` → ``normalized_transactions`` → ``journal_entries`` → ``posted_entries``.
+
+Every asset reads ``context.partition_time_window``, so one run can cover one day or a range.
+Within the window each business day is its own transaction (delete + insert); a day whose input
+cannot be booked is recorded in ``ops.day_errors``, skipped by the later stages, and reported as
+the step's failure once the good days are done.
+"""
+
+
+
+import datetime as dt
+
+import dagster as dg
+
+from acctsync_pipelines.defs.partitions import daily_partitions
+from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
+from acctsync_pipelines.lib import sources as stages
+from acctsync_pipelines.lib.errors import InputError, PostingError
+from acctsync_pipelines.lib.posting import post_day
+from acctsync_pipelines.lib.sources import Source
+
+BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
+PREVIEW_LINES = 40
+
+
+def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    window = context.partition_time_window
+    return stages.days_in(window.start.date(), window.end.date())
+
+
+def _fail_days(source: Source, stage: str, failures: dict[dt.date, str]) -> dg.Failure:
+    listed = "\n".join(f"{day}: {message}" for day, message in sorted(failures.items()))
+    return dg.Failure(
+        description=f"{source.name} {stage}: {len(failures)} day(s) failed; nothing of them was posted.\n{listed}",
+        metadata={"failed_days": [str(d) for d in sorted(failures)]},
+    )
+
+
+def _markdown_table(cursor) -> str:
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def build_source_pipeline(source: Source) -> dg.Definitions:
+    name = source.name
+    partitions = daily_partitions(name)
+
+    def key(stage: str) -> dg.AssetKey:
+        return dg.AssetKey([name, stage])
+
+    common = dict(
+        group_name=name,
+        partitions_def=partitions,
+        pool=DUCKDB_POOL,
+        kinds={"duckdb"},
+        backfill_policy=BACKFILL,
+    )
+
+    @dg.asset(key=key("raw_orders"), description=f"{source.label} data for the day, verbatim, with file and revision.", **common)
+    def raw_orders(context: dg.AssetExecutionContext, acctsync: AcctsyncResource) -> dg.MaterializeResult:
+        settings, home = acctsync.settings, acctsync.home_path
+        failures: dict[dt.date, str] = {}
+        totals: dict[str, int] = {}
+        with acctsync.warehouse.connect() as conn:
+            for day in window_days(context):
+                try:
+                    stats = stages.run_raw(conn, source, settings, home, day)
+                except InputError as exc:
+                    failures[day] = str(exc)
+                    context.log.error(str(exc))
+                    continue
+                for k, v in stats.details.items():
+                    totals[k] = totals.get(k, 0) + v
+                context.log.info(f"{name} {day}: raw {stats.details}")
+        if failures:
+            raise _fail_days(source, "raw_orders", failures)
+        return dg.MaterializeResult(metadata={**totals, "dagster/row_count": sum(totals.values())})
+
+    def _replace_stage(context, acctsync: AcctsyncResource, stage: str) -> tuple[int, dict[dt.date, str]]:
+        settings = acctsync.settings
+        failures: dict[dt.date, str] = {}
+        rows = 0
+        with acctsync.warehouse.connect() as conn:
+            for day in window_days(context):
+                blocked = stages.blocking_error(conn, name, day, stage)
+                if blocked:
+                    failures[day] = blocked
+                    continue
+                try:
+                    rows += stages.replace_day(conn, source, settings, day, stage)
+                except InputError as exc:
+                    failures[day] = str(exc)
+                    context.log.error(str(exc))
+        return rows, failures
+
+    @dg.asset(key=key("normalized_transactions"), deps=[raw_orders],
+              description="Source-neutral sales, cancellations and cash events (staging.normalized_transactions).",
+              **common)
+    def normalized_transactions(context: dg.AssetExecutionContext, acctsync: AcctsyncResource) -> dg.MaterializeResult:
+        rows, failures = _replace_stage(context, acctsync, "normalized_transactions")
+        if failures:
+            raise _fail_days(source, "normalized_transactions", failures)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+    check_specs = [
+        dg.AssetCheckSpec(check.name, asset=key("journal_entries"), blocking=True, description=check.description)
+        for check in source.checks
+    ]
+
+    @dg.asset(key=key("journal_entries"), deps=[normalized_transactions], check_specs=check_specs,
+              description="Balanced journal entries for the day (ledger.journal_lines).", **common)
+    def journal_entries(context: dg.AssetExecutionContext, acctsync: AcctsyncResource):
+        rows, failures = _replace_stage(context, acctsync, "journal_entries")
+        days = [d for d in window_days(context) if d not in failures]
+        check_failures: dict[str, list[dict]] = {check.name: [] for check in source.checks}
+        with acctsync.warehouse.connect() as conn:
+            source.register_config(conn, acctsync.settings)
+            for day in days:
+                for check in source.checks:
+                    failed = check.failures(conn, name, day)
+                    if failed:
+                        check_failures[check.name] += [{"business_date": str(day), **r} for r in failed]
+                        stages.record_error(conn, name, day, "journal_entries",
+                                            f"check {check.name} failed: {failed[:5]}")
+            metadata = _journal_metadata(conn, name, days)
+        if failures:
+            raise _fail_days(source, "journal_entries", failures)
+        yield dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata})
+        for check in source.checks:
+            failed = check_failures[check.name]
+            yield dg.AssetCheckResult(
+                check_name=check.name,
+                passed=not failed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"failures": len(failed), "examples": dg.MetadataValue.json(
+                    [{k: str(v) for k, v in r.items()} for r in failed[:20]])},
+            )
+
+    @dg.asset(key=key("posted_entries"), deps=[journal_entries],
+              description="What was sent to each target: only the difference against the posting log.",
+              **common)
+    def posted_entries(context: dg.AssetExecutionContext, acctsync: AcctsyncResource) -> dg.MaterializeResult:
+        settings, home = acctsync.settings, acctsync.home_path
+        targets = settings.source(name).targets
+        failures: dict[dt.date, str] = {}
+        posts = reversals = lines = 0
+        exports: list[str] = []
+        with acctsync.warehouse.connect() as conn:
+            for day in window_days(context):
+                blocked = stages.blocking_error(conn, name, day, "posted_entries")
+                if blocked:
+                    failures[day] = blocked
+                    continue
+                for target in targets:
+                    try:
+                        result = post_day(conn, settings, home, name, day, target)
+                    except PostingError as exc:
+                        failures[day] = f"{target}: {exc}"
+                        continue
+                    posts, reversals, lines = posts + result.posts, reversals + result.reversals, lines + result.lines
+                    if result.export:
+                        exports.append(str(result.export))
+                        context.log.info(
+                            f"{name} {day} → {target}: {result.posts} posted, {result.reversals} reversed, "
+                            f"{result.lines} lines in {result.export}"
+                        )
+            (waiting,) = conn.execute(
+                "SELECT count(*) FROM ledger.journal_lines WHERE source = ? AND status = 'needs_review'", [name]
+            ).fetchone()
+        if failures:
+            raise _fail_days(source, "posted_entries", failures)
+        return dg.MaterializeResult(
+            metadata={
+                "entries_posted": posts,
+                "entries_reversed": reversals,
+                "dagster/row_count": lines,
+                "export_files": dg.MetadataValue.json(exports),
+                "lines_waiting_for_review": waiting,
+            }
+        )
+
+    job = dg.define_asset_job(f"{name}_daily", selection=dg.AssetSelection.groups(name),
+                              description=f"All four stages of {source.label} for a day or a range of days.")
+    return dg.Definitions(assets=[raw_orders, normalized_transactions, journal_entries, posted_entries], jobs=[job])
+
+
+def _journal_metadata(conn, source: str, days: list[dt.date]) -> dict:
+    if not days:
+        return {}
+    by_account = conn.execute(
+        """SELECT account, sub_account,
+                  sum(amount) FILTER (WHERE side = 'debit') AS debit,
+                  sum(amount) FILTER (WHERE side = 'credit') AS credit
+           FROM ledger.journal_entry_lines WHERE source = ? AND list_contains(?, business_date)
+           GROUP BY ALL ORDER BY account, sub_account""",
+        [source, days],
+    )
+    by_account_md = _markdown_table(by_account)
+    preview = conn.execute(
+        f"""SELECT entry_id, line_no, side, account, sub_account, tax_category, amount, tax_amount, status
+            FROM ledger.journal_lines WHERE source = ? AND business_date = ?
+            ORDER BY entry_id, line_no LIMIT {PREVIEW_LINES}""",
+        [source, days[-1]],
+    )
+    preview_md = _markdown_table(preview)
+    (waiting,) = conn.execute(
+        "SELECT count(*) FROM ledger.journal_lines WHERE source = ? AND list_contains(?, business_date) "
+        "AND status = 'needs_review'",
+        [source, days],
+    ).fetchone()
+    return {
+        "totals_by_account": dg.MetadataValue.md(by_account_md),
+        f"journal_preview_{days[-1]}": dg.MetadataValue.md(preview_md),
+        "lines_waiting_for_review": waiting,
+    }

@@ -1,0 +1,1 @@
+"""Plain Python (no Dagster imports): configuration, readers, SQL transforms, posting and targets."""

@@ -1,0 +1,1 @@
+"""Amazon Business purchases (Reconciliation API, Orders report)."""

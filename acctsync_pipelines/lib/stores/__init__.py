@@ -1,0 +1,1 @@
+"""STORES retail API v202211 (orders and remittances)."""

@@ -1,0 +1,1 @@
+"""Posting targets. Each renders or sends a claimed batch; the posting log is the source of truth."""

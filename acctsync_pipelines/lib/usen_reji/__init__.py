@@ -1,0 +1,1 @@
+"""USEN Reji close bundles (../shared/spec/usen-reji-close-export.md)."""

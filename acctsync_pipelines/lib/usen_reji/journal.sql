@@ -1,0 +1,122 @@
+-- USEN Reji journal for one business day ($day), per ../shared/spec/accounting.md.
+-- Parameters: $day, $granularity ('daily_summary' | 'per_slip'), $rounding.
+-- Signed amounts are built first (positive = the side named); a negative line flips side, so no
+-- amount is ever negative. Tax is computed once per rate per document (the slip, or the store-day).
+INSERT INTO ledger.journal_entry_lines
+WITH n AS (
+    SELECT * FROM staging.normalized_transactions WHERE source = 'usen_reji' AND business_date = $day
+),
+acct AS (SELECT * FROM cfg_accounts PIVOT (any_value(account) FOR key IN
+    ('cash', 'sales', 'cash_short', 'cash_over', 'suspense_received', 'suspense_paid'))),
+sale_rows AS (
+    SELECT n.*,
+           CASE WHEN $granularity = 'per_slip'
+                THEN 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':slip:' || doc_id
+                ELSE 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':sales' END AS entry_id,
+           CASE WHEN $granularity = 'per_slip' THEN doc_id ELSE revision END AS source_ref,
+           CASE WHEN $granularity = 'per_slip'
+                THEN 'USENレジ ' || department || ' 伝票' || doc_id
+                     || CASE doc_kind WHEN 'cancel' THEN ' 取消(元' || original_doc_id || ')'
+                                      WHEN 'correction' THEN ' 訂正(元' || original_doc_id || ')' ELSE '' END
+                ELSE 'USENレジ ' || department || ' 日計' END AS doc_label
+    FROM n WHERE doc_kind IN ('sale', 'cancel', 'correction')
+),
+tender_lines AS (
+    SELECT s.entry_id, s.store_code, s.department, s.source_ref, s.revision,
+           'debit' AS side, t.account, t.sub_account, 'out_of_scope' AS tax_category,
+           sum(s.amount) AS signed_amount, 0::BIGINT AS signed_tax,
+           any_value(s.doc_label) || ' ' || s.tender || ' ' || s.tax_rate || '%' AS description,
+           'tender:' || s.tender AS rule, 1.0 AS confidence, NULL AS review_reason
+    FROM sale_rows s JOIN cfg_usen_tenders t USING (tender)
+    GROUP BY s.entry_id, s.store_code, s.department, s.source_ref, s.revision, s.tender, s.tax_rate, t.account, t.sub_account
+),
+revenue_lines AS (
+    SELECT s.entry_id, s.store_code, s.department, s.source_ref, s.revision,
+           'credit' AS side, (SELECT sales FROM acct) AS account, '' AS sub_account, r.sales AS tax_category,
+           sum(s.amount) AS signed_amount, ops.inner_tax(sum(s.amount), s.tax_rate, $rounding) AS signed_tax,
+           any_value(s.doc_label) || ' 売上 ' || s.tax_rate || '%' AS description,
+           'sales_rate:' || s.tax_rate AS rule, 1.0 AS confidence, NULL AS review_reason
+    FROM sale_rows s JOIN cfg_tax_rates r ON r.rate = s.tax_rate
+    GROUP BY s.entry_id, s.store_code, s.department, s.source_ref, s.revision, s.tax_rate, r.sales
+),
+movements AS (
+    SELECT n.*,
+           'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':cash:' || doc_id AS entry_id,
+           CASE doc_kind WHEN 'cash_in' THEN '入金' ELSE '出金' END AS direction,
+           (SELECT min(priority) FROM cfg_usen_cash_rules r
+             WHERE r.direction = CASE n.doc_kind WHEN 'cash_in' THEN '入金' ELSE '出金' END
+               AND r.reason = n.reason) AS rule_priority
+    FROM n WHERE doc_kind IN ('cash_in', 'cash_out')
+),
+movement_rows AS (
+    SELECT m.*, r.account AS rule_account, r.sub_account AS rule_sub_account, r.tax_category AS rule_tax
+    FROM movements m LEFT JOIN cfg_usen_cash_rules r ON r.priority = m.rule_priority
+),
+movement_lines AS (
+    -- the drawer side
+    SELECT entry_id, store_code, department, doc_id AS source_ref, revision,
+           CASE direction WHEN '入金' THEN 'debit' ELSE 'credit' END AS side,
+           (SELECT cash FROM acct) AS account, '' AS sub_account, 'out_of_scope' AS tax_category,
+           amount AS signed_amount, 0::BIGINT AS signed_tax,
+           'USENレジ ' || department || ' ' || direction || ' ' || coalesce(reason, '') || coalesce(' ' || nullif(description, ''), '') AS description,
+           'cash_movement:' || direction AS rule, 1.0 AS confidence, NULL AS review_reason
+    FROM movement_rows
+    UNION ALL
+    -- the reason side
+    SELECT entry_id, store_code, department, doc_id, revision,
+           CASE direction WHEN '入金' THEN 'credit' ELSE 'debit' END,
+           coalesce(rule_account, CASE direction WHEN '入金' THEN (SELECT suspense_received FROM acct)
+                                                ELSE (SELECT suspense_paid FROM acct) END),
+           coalesce(rule_sub_account, ''), coalesce(rule_tax, 'out_of_scope'),
+           amount,
+           ops.inner_tax(amount, (SELECT min(rate) FROM cfg_tax_rates t
+                                   WHERE rule_tax IN (t.sales, t.purchase) AND rule_tax <> 'out_of_scope'), $rounding),
+           'USENレジ ' || department || ' ' || direction || ' ' || coalesce(reason, '') || coalesce(' ' || nullif(description, ''), ''),
+           CASE WHEN rule_priority IS NULL THEN 'cash_rule:default'
+                ELSE 'cash_rule:' || rule_priority || ':' || direction || '/' || reason END,
+           CASE WHEN rule_priority IS NULL THEN 0.0 ELSE 1.0 END,
+           CASE WHEN rule_priority IS NULL THEN 'no cash movement rule for ' || direction || ' reason ''' || coalesce(reason, '') || '''' END
+    FROM movement_rows
+),
+over_short_lines AS (
+    SELECT 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':over_short' AS entry_id,
+           store_code, department, doc_id AS source_ref, revision,
+           'debit' AS side, (SELECT cash FROM acct) AS account, '' AS sub_account, 'out_of_scope' AS tax_category,
+           amount AS signed_amount, 0::BIGINT AS signed_tax,
+           'USENレジ ' || department || ' 現金過不足' AS description, 'over_short' AS rule, 1.0 AS confidence,
+           NULL AS review_reason
+    FROM n WHERE doc_kind = 'over_short'
+    UNION ALL
+    SELECT 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':over_short',
+           store_code, department, doc_id, revision,
+           'credit', CASE WHEN amount > 0 THEN (SELECT cash_over FROM acct) ELSE (SELECT cash_short FROM acct) END, '',
+           'out_of_scope', amount, 0::BIGINT,
+           'USENレジ ' || department || ' 現金過不足', 'over_short', 1.0, NULL
+    FROM n WHERE doc_kind = 'over_short'
+),
+signed AS (
+    SELECT * FROM tender_lines UNION ALL SELECT * FROM revenue_lines
+    UNION ALL SELECT * FROM movement_lines UNION ALL SELECT * FROM over_short_lines
+),
+lines AS (
+    SELECT entry_id, store_code, department, source_ref, revision,
+           CASE WHEN signed_amount < 0 THEN CASE side WHEN 'debit' THEN 'credit' ELSE 'debit' END ELSE side END AS side,
+           account, sub_account, tax_category, abs(signed_amount) AS amount, abs(signed_tax) AS tax_amount,
+           description, rule, confidence,
+           CASE WHEN review_reason IS NOT NULL THEN review_reason
+                WHEN account IN (SELECT account FROM cfg_suspense) THEN 'suspense account ' || account END AS review_reason
+    FROM signed WHERE signed_amount <> 0
+),
+numbered AS (
+    SELECT *, row_number() OVER (PARTITION BY entry_id
+                                 ORDER BY side DESC, account, sub_account, tax_category, description)::INTEGER AS line_no
+    FROM lines
+)
+SELECT entry_id, line_no, 'usen_reji' AS source, $day AS business_date, side, account, sub_account,
+       coalesce(department, '') AS department, tax_category, amount, tax_amount, description, source_ref, rule,
+       confidence,
+       CASE WHEN bool_or(review_reason IS NOT NULL) OVER (PARTITION BY entry_id) THEN 'needs_review' ELSE 'ready' END,
+       review_reason, false AS qualified_invoice, store_code, revision,
+       md5(string_agg(concat_ws('|', line_no, side, account, sub_account, department, tax_category, amount, tax_amount, description),
+                      '\n' ORDER BY line_no) OVER (PARTITION BY entry_id)) AS content_hash
+FROM numbered

@@ -1,0 +1,267 @@
+"""USEN Reji: close bundles (one folder per store, business day and close) → journal.
+
+Layout: ../shared/spec/usen-reji-close-export.md. Booking: ../shared/spec/accounting.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from acctsync_pipelines.lib.config import Settings
+from acctsync_pipelines.lib.usen_reji.settings import UsenRejiSettings
+from acctsync_pipelines.lib.config_tables import replace_temp_table
+from acctsync_pipelines.lib.errors import InputError
+from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats
+from acctsync_pipelines.lib.sql import sql_text
+from acctsync_pipelines.lib.textfiles import inside, read_csv_columns
+from acctsync_pipelines.lib.warehouse import register_schema
+
+register_schema(__file__, "schema.sql")
+
+BUNDLE_NAME = re.compile(r"^(?P<store>[0-9A-Za-z-]+)_(?P<date>\d{8})_(?P<seq>\d{1,4})$")
+FILES = {
+    "close": "close.csv",
+    "slips": "slips.csv",
+    "payments": "payments.csv",
+    "cash_movements": "cash_movements.csv",
+}
+OPTIONAL_FILES = {"cash_movements"}
+RAW_TABLES = {kind: f"raw.usen_reji_{kind}" for kind in FILES}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    folder: Path
+    store_code: str
+    business_date: dt.date
+    close_seq: int
+
+    @property
+    def bundle_id(self) -> str:
+        return self.folder.name
+
+    def file(self, kind: str) -> Path:
+        return self.folder / FILES[kind]
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for kind in FILES:
+            path = self.file(kind)
+            if path.is_file() and not path.is_symlink():
+                h.update(FILES[kind].encode())
+                h.update(path.read_bytes())
+        return h.hexdigest()
+
+
+def inbox_dir(home: Path) -> Path:
+    return home / "inbox" / "usen_reji"
+
+
+def discover_bundles(home: Path, day: dt.date | None = None) -> list[Bundle]:
+    """Complete bundles (close.csv present) under the inbox, optionally for one day.
+
+    Folders without close.csv are still being written and are left for later. Symlinks and
+    anything resolving outside the inbox are ignored.
+    """
+    inbox = inbox_dir(home)
+    if not inbox.is_dir():
+        return []
+    found = []
+    for folder in sorted(inbox.iterdir()):
+        match = BUNDLE_NAME.match(folder.name)
+        if not match or not folder.is_dir() or not inside(inbox, folder):
+            continue
+        close = folder / FILES["close"]
+        if not close.is_file() or not inside(inbox, close):
+            continue
+        try:
+            business_date = dt.datetime.strptime(match["date"], "%Y%m%d").date()
+        except ValueError:
+            continue
+        if day is not None and business_date != day:
+            continue
+        found.append(Bundle(folder, match["store"], business_date, int(match["seq"])))
+    return found
+
+
+def truth_bundles(bundles: list[Bundle]) -> dict[tuple[str, dt.date], Bundle]:
+    """The highest 締め回数 per store and day."""
+    truth: dict[tuple[str, dt.date], Bundle] = {}
+    for bundle in bundles:
+        key = (bundle.store_code, bundle.business_date)
+        if key not in truth or bundle.close_seq > truth[key].close_seq:
+            truth[key] = bundle
+    return truth
+
+
+class UsenReji(Source):
+    name = "usen_reji"
+    label = "USEN Reji"
+    checks = (
+        BALANCED,
+        DayCheck(
+            "sales_match_slips",
+            "per store and day, net sales booked equal the close bundle's slip lines",
+            __file__,
+            "check_sales_match_slips.sql",
+        ),
+        DayCheck(
+            "cash_matches_close",
+            "per store and day, the cash account's movement equals 理論現金在高 − 釣銭準備金 + 過不足",
+            __file__,
+            "check_cash_matches_close.sql",
+        ),
+    )
+
+    @staticmethod
+    def settings_of(settings: Settings) -> UsenRejiSettings:
+        return settings.sources.usen_reji
+
+    def register_config(self, conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+        super().register_config(conn, settings)
+        usen = self.settings_of(settings)
+        replace_temp_table(
+            conn,
+            "cfg_usen_tenders",
+            pd.DataFrame(
+                {
+                    "tender": list(usen.tenders),
+                    "account": [t.account for t in usen.tenders.values()],
+                    "sub_account": [t.sub_account for t in usen.tenders.values()],
+                },
+                dtype="str",
+            ),
+        )
+        rules = usen.cash_movement_rules
+        replace_temp_table(
+            conn,
+            "cfg_usen_cash_rules",
+            pd.DataFrame(
+                {
+                    "priority": pd.Series(range(1, len(rules) + 1), dtype="int32"),
+                    "direction": pd.Series([r.direction for r in rules], dtype="str"),
+                    "reason": pd.Series([r.reason for r in rules], dtype="str"),
+                    "account": pd.Series([r.account for r in rules], dtype="str"),
+                    "sub_account": pd.Series([r.sub_account for r in rules], dtype="str"),
+                    "tax_category": pd.Series([r.tax_category for r in rules], dtype="str"),
+                }
+            ),
+        )
+        replace_temp_table(
+            conn,
+            "cfg_usen_departments",
+            pd.DataFrame(
+                {"store_code": list(usen.departments), "department": list(usen.departments.values())}, dtype="str"
+            ),
+        )
+
+    # -- raw -------------------------------------------------------------------------------------
+
+    def _read_bundle(self, home: Path, bundle: Bundle, usen: UsenRejiSettings) -> dict[str, pd.DataFrame]:
+        frames = {}
+        columns = usen.columns.model_dump()
+        for kind, file_name in FILES.items():
+            path = bundle.file(kind)
+            if not path.is_file() or not inside(inbox_dir(home), path):
+                if kind in OPTIONAL_FILES:
+                    frames[kind] = pd.DataFrame({k: pd.Series(dtype="str") for k in columns[kind]} | {"source_row": pd.Series(dtype="int64")})
+                else:
+                    raise InputError(f"{path.relative_to(home)}: missing file {file_name} in a closed bundle")
+            else:
+                try:
+                    frames[kind] = read_csv_columns(path, columns[kind])
+                except InputError as exc:
+                    raise InputError(str(exc).replace(str(home) + "/", "")) from None
+            frame = frames[kind]
+            if kind == "close":
+                frame = frame.rename(columns={"business_date": "business_date_text"})
+            frame.insert(0, "bundle_id", bundle.bundle_id)
+            frame.insert(1, "business_date", bundle.business_date)
+            frame.insert(2, "source_file", str(path.relative_to(home)))
+            frames[kind] = frame
+        return frames
+
+    def load_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> StageStats:
+        usen = self.settings_of(settings)
+        bundles = discover_bundles(home, day)
+        truth = {b.bundle_id for b in truth_bundles(bundles).values()}
+        for table in ["raw.usen_reji_bundles", *RAW_TABLES.values()]:
+            conn.execute(f"DELETE FROM {table} WHERE business_date = ?", [day])
+        stats = StageStats(details={"bundles": 0, "stores": len(truth), "slip_lines": 0, "history_skipped": 0})
+        for bundle in bundles:
+            is_truth = bundle.bundle_id in truth
+            try:
+                frames = self._read_bundle(home, bundle, usen)
+            except InputError:
+                if is_truth:
+                    raise
+                stats.details["history_skipped"] += 1  # an older close we cannot read is history only
+                continue
+            conn.execute(
+                "INSERT INTO raw.usen_reji_bundles VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                [bundle.bundle_id, bundle.store_code, day, bundle.close_seq,
+                 str(bundle.folder.relative_to(home)), bundle.digest(), is_truth],
+            )
+            for kind, frame in frames.items():
+                conn.register("_raw_frame", frame)
+                try:
+                    conn.execute(f"INSERT INTO {RAW_TABLES[kind]} BY NAME SELECT * FROM _raw_frame")
+                finally:
+                    conn.unregister("_raw_frame")
+            stats.details["bundles"] += 1
+            if is_truth:
+                stats.details["slip_lines"] += len(frames["slips"])
+        stats.rows = stats.details["slip_lines"]
+        self.register_config(conn, settings)
+        self._validate(conn, usen, day)
+        return stats
+
+    def _validate(self, conn: duckdb.DuckDBPyConnection, usen: UsenRejiSettings, day: dt.date) -> None:
+        problems = conn.execute(sql_text(__file__, "validate.sql"), {"day": day}).fetchall()
+        if not problems:
+            return
+        headers = {
+            FILES[kind]: mapping for kind, mapping in usen.columns.model_dump().items()
+        }
+        headers["close.csv"] = headers["close.csv"] | {"business_date_text": headers["close.csv"]["business_date"]}
+        messages = []
+        for source_file, source_row, column, value, slip_no, problem in problems:
+            header = headers.get(Path(source_file).name, {}).get(column, column) if column else None
+            parts = [source_file]
+            if source_row is not None:
+                parts.append(f"row {source_row}")
+            if header:
+                parts.append(f"column {header}")
+            if column:
+                parts.append(f"value {value!r}")
+            if slip_no:
+                parts.append(f"slip {slip_no}")
+            messages.append(": ".join(parts) + f": {problem}")
+        more = "" if len(problems) < 50 else "\n  (further problems not listed)"
+        raise InputError(
+            f"usen_reji {day}: the close bundle cannot be booked; nothing of this day is posted:\n  "
+            + "\n  ".join(messages) + more
+        )
+
+    # -- normalized and journal -------------------------------------------------------------------
+
+    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
+        self.register_config(conn, settings)
+        conn.execute(sql_text(__file__, "normalize.sql"), {"day": day})
+
+    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
+        self.register_config(conn, settings)
+        conn.execute(
+            sql_text(__file__, "journal.sql"),
+            {"day": day, "granularity": self.settings_of(settings).granularity, "rounding": settings.tax.rounding},
+        )
+
+
+SOURCE = UsenReji()

@@ -1,0 +1,182 @@
+-- The warehouse schema. Applied (idempotently) whenever the pipeline opens the warehouse.
+-- Documented for analysts in docs/warehouse.md.
+
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE SCHEMA IF NOT EXISTS ledger;
+CREATE SCHEMA IF NOT EXISTS ops;
+
+-- Source-neutral business events, one row per (document, tender, tax rate) or per cash event.
+CREATE TABLE IF NOT EXISTS staging.normalized_transactions (
+    source          VARCHAR NOT NULL,
+    business_date   DATE    NOT NULL,
+    store_code      VARCHAR,
+    department      VARCHAR,
+    doc_id          VARCHAR NOT NULL,   -- the source's own document id (伝票番号, order number, order id)
+    doc_kind        VARCHAR NOT NULL,   -- sale | cancel | correction | cash_in | cash_out | over_short | ...
+    original_doc_id VARCHAR,            -- the document a cancel / correction refers to
+    tender          VARCHAR,            -- 支払区分 / payment type / instrument
+    tender_name     VARCHAR,
+    tax_rate        INTEGER,
+    amount          BIGINT  NOT NULL,   -- JPY, tax-inclusive, signed (negative reverses)
+    reason          VARCHAR,
+    description     VARCHAR,
+    revision        VARCHAR,            -- which version of the source data (e.g. the USEN bundle)
+    source_file     VARCHAR,
+    source_rows     VARCHAR             -- the raw rows this came from
+);
+
+-- The day's journal as the pipeline computed it (one row per line). ledger.journal_lines adds status.
+CREATE TABLE IF NOT EXISTS ledger.journal_entry_lines (
+    entry_id          VARCHAR NOT NULL,
+    line_no           INTEGER NOT NULL,
+    source            VARCHAR NOT NULL,
+    business_date     DATE    NOT NULL,
+    side              VARCHAR NOT NULL CHECK (side IN ('debit', 'credit')),
+    account           VARCHAR NOT NULL,
+    sub_account       VARCHAR NOT NULL DEFAULT '',
+    department        VARCHAR NOT NULL DEFAULT '',
+    tax_category      VARCHAR NOT NULL,
+    amount            BIGINT  NOT NULL CHECK (amount >= 0),
+    tax_amount        BIGINT  NOT NULL DEFAULT 0,
+    description       VARCHAR NOT NULL DEFAULT '',
+    source_ref        VARCHAR NOT NULL,
+    rule              VARCHAR NOT NULL,
+    confidence        DOUBLE  NOT NULL DEFAULT 1.0,
+    review_status     VARCHAR NOT NULL CHECK (review_status IN ('ready', 'needs_review')),
+    review_reason     VARCHAR,
+    qualified_invoice BOOLEAN NOT NULL DEFAULT false,
+    store_code        VARCHAR,
+    revision          VARCHAR,
+    content_hash      VARCHAR NOT NULL,
+    PRIMARY KEY (entry_id, line_no)
+);
+
+-- A person's approval of one version (content hash) of an entry that waited for review.
+CREATE TABLE IF NOT EXISTS ledger.review_approvals (
+    entry_id      VARCHAR NOT NULL,
+    content_hash  VARCHAR NOT NULL,
+    approved_at   TIMESTAMPTZ NOT NULL,
+    approved_by   VARCHAR,
+    PRIMARY KEY (entry_id, content_hash)
+);
+
+-- Append-only posting log: one row per entry action sent (or being sent) to a target.
+-- The row is claimed before anything is sent; (target, entry_id, action_seq) is unique.
+CREATE TABLE IF NOT EXISTS ledger.postings (
+    target        VARCHAR NOT NULL,
+    source        VARCHAR NOT NULL,
+    business_date DATE    NOT NULL,
+    entry_id      VARCHAR NOT NULL,
+    action        VARCHAR NOT NULL CHECK (action IN ('post', 'reverse')),
+    content_hash  VARCHAR NOT NULL,
+    batch_id      VARCHAR NOT NULL,
+    posted_at     TIMESTAMPTZ NOT NULL,
+    target_ref    VARCHAR,
+    action_seq    INTEGER NOT NULL,
+    PRIMARY KEY (target, entry_id, action_seq)
+);
+
+-- The lines exactly as sent; a reversal is recorded with its sides swapped.
+CREATE TABLE IF NOT EXISTS ledger.posted_lines (
+    target            VARCHAR NOT NULL,
+    batch_id          VARCHAR NOT NULL,
+    entry_id          VARCHAR NOT NULL,
+    action            VARCHAR NOT NULL,
+    action_seq        INTEGER NOT NULL,
+    source            VARCHAR NOT NULL,
+    business_date     DATE    NOT NULL,
+    line_no           INTEGER NOT NULL,
+    account           VARCHAR NOT NULL,
+    sub_account       VARCHAR NOT NULL,
+    department        VARCHAR NOT NULL,
+    side              VARCHAR NOT NULL,
+    amount            BIGINT  NOT NULL,
+    tax_category      VARCHAR NOT NULL,
+    tax_amount        BIGINT  NOT NULL,
+    description       VARCHAR NOT NULL,
+    source_ref        VARCHAR NOT NULL,
+    qualified_invoice BOOLEAN NOT NULL,
+    guessed           BOOLEAN NOT NULL,
+    PRIMARY KEY (target, entry_id, action_seq, line_no)
+);
+
+CREATE TABLE IF NOT EXISTS ledger.posting_batches (
+    target        VARCHAR NOT NULL,
+    batch_id      VARCHAR NOT NULL,
+    source        VARCHAR NOT NULL,
+    business_date DATE    NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    export_file   VARCHAR,
+    entry_actions INTEGER NOT NULL,
+    line_count    INTEGER NOT NULL,
+    PRIMARY KEY (target, batch_id)
+);
+
+-- Days whose input could not be booked, with the reason. A day is cleared when it next succeeds.
+CREATE TABLE IF NOT EXISTS ops.day_errors (
+    source        VARCHAR NOT NULL,
+    business_date DATE    NOT NULL,
+    stage         VARCHAR NOT NULL,
+    message       VARCHAR NOT NULL,
+    recorded_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, business_date)
+);
+
+CREATE OR REPLACE VIEW ledger.posted_state AS
+SELECT target, entry_id,
+       arg_max(content_hash, action_seq) FILTER (WHERE action = 'post') AS posted_hash,
+       max(action_seq) AS last_seq,
+       sum(CASE action WHEN 'post' THEN 1 ELSE -1 END) AS net_posts
+FROM ledger.postings
+GROUP BY target, entry_id;
+
+CREATE OR REPLACE VIEW ledger.journal_lines AS
+SELECT l.entry_id, l.line_no, l.source, l.business_date, l.side, l.account, l.sub_account,
+       l.department, l.tax_category, l.amount, l.tax_amount, l.description, l.source_ref,
+       l.rule, l.confidence,
+       CASE
+           WHEN p.entry_id IS NOT NULL THEN 'posted'
+           WHEN l.review_status = 'needs_review' AND a.entry_id IS NULL THEN 'needs_review'
+           WHEN a.entry_id IS NOT NULL THEN 'approved'
+           ELSE 'ready'
+       END AS status,
+       l.review_reason, l.qualified_invoice, l.store_code, l.revision, l.content_hash
+FROM ledger.journal_entry_lines l
+LEFT JOIN ledger.review_approvals a USING (entry_id, content_hash)
+LEFT JOIN (SELECT DISTINCT entry_id, posted_hash FROM ledger.posted_state WHERE net_posts > 0) p
+       ON p.entry_id = l.entry_id AND p.posted_hash = l.content_hash
+UNION ALL
+-- Entries that were posted and then vanished from the source (reversed, nothing current).
+SELECT pl.entry_id, pl.line_no, pl.source, pl.business_date, pl.side, pl.account, pl.sub_account,
+       pl.department, pl.tax_category, pl.amount, pl.tax_amount, pl.description, pl.source_ref,
+       'posted' AS rule, 1.0 AS confidence, 'reversed' AS status, NULL AS review_reason,
+       pl.qualified_invoice, NULL AS store_code, NULL AS revision, NULL AS content_hash
+FROM ledger.posted_lines pl
+JOIN (SELECT target, entry_id, max(action_seq) AS seq FROM ledger.postings
+      WHERE action = 'post' GROUP BY ALL) lastpost
+  ON lastpost.target = pl.target AND lastpost.entry_id = pl.entry_id AND lastpost.seq = pl.action_seq
+JOIN ledger.posted_state s ON s.target = pl.target AND s.entry_id = pl.entry_id AND s.net_posts = 0
+WHERE NOT EXISTS (SELECT 1 FROM ledger.journal_entry_lines c WHERE c.entry_id = pl.entry_id)
+  AND pl.target = (SELECT min(target) FROM ledger.postings x WHERE x.entry_id = pl.entry_id);
+
+-- Helpers shared by every source's SQL.
+-- Text → integer yen; thousands separators allowed; NULL when unparsable.
+CREATE OR REPLACE MACRO ops.to_int(x) AS TRY_CAST(replace(replace(trim(x), ',', ''), '+', '') AS BIGINT);
+-- 'YYYY-MM-DD' or 'YYYY/MM/DD' (optionally followed by a time) → DATE; NULL when unparsable.
+CREATE OR REPLACE MACRO ops.to_date(x) AS COALESCE(
+    TRY_CAST(try_strptime(trim(x), '%Y-%m-%d') AS DATE),
+    TRY_CAST(try_strptime(trim(x), '%Y/%m/%d') AS DATE),
+    TRY_CAST(try_strptime(trim(x), '%Y-%m-%d %H:%M:%S') AS DATE),
+    TRY_CAST(try_strptime(trim(x), '%Y/%m/%d %H:%M:%S') AS DATE),
+    TRY_CAST(try_strptime(trim(x), '%Y-%m-%dT%H:%M:%S') AS DATE));
+-- Consumption tax inside a tax-inclusive amount, for one rate of one document.
+-- Rounds toward zero ('down'), half away from zero ('half_up'), or away from zero ('up').
+CREATE OR REPLACE MACRO ops.inner_tax(amount, rate, rounding) AS
+    CASE WHEN rate IS NULL OR rate = 0 THEN 0
+         ELSE sign(amount) * CASE rounding
+             WHEN 'down' THEN (abs(amount) * rate) // (100 + rate)
+             WHEN 'up' THEN ((abs(amount) * rate) + (100 + rate) - 1) // (100 + rate)
+             ELSE ((abs(amount) * rate * 2) + (100 + rate)) // ((100 + rate) * 2)
+         END
+    END;
