@@ -1,13 +1,10 @@
 """Daily partitions in the business timezone (Asia/Tokyo by default), one definition per source."""
 
-from functools import cache
-
 import dagster as dg
 
 from acctsync_pipelines.lib.config import load_settings
 
 
-@cache
 def daily_partitions(source: str) -> dg.DailyPartitionsDefinition:
     settings = load_settings()
     return dg.DailyPartitionsDefinition(
