@@ -62,6 +62,13 @@ class Source(ABC):
     def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
         """Insert the day's staging.normalized_transactions rows (the caller has deleted the old ones)."""
 
+    def days_for_inbox_file(self, home: Path, path: Path) -> list[dt.date] | None:
+        """Business days a new or changed inbox file affects (for the inbox sensor).
+
+        None means the file is not (yet) something this source reads: incomplete, foreign, or unsafe.
+        """
+        return None
+
     @abstractmethod
     def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
         """Insert the day's ledger.journal_entry_lines rows (the caller has deleted the old ones)."""

@@ -162,6 +162,16 @@ class UsenReji(Source):
             ),
         )
 
+    def days_for_inbox_file(self, home: Path, path: Path) -> list[dt.date] | None:
+        """A file inside a complete bundle folder affects that bundle's business day."""
+        inbox = inbox_dir(home)
+        try:
+            folder = path.relative_to(inbox).parts[0]
+        except (ValueError, IndexError):
+            return None
+        bundles = [b for b in discover_bundles(home) if b.folder.name == folder]
+        return [bundles[0].business_date] if bundles else None
+
     # -- raw -------------------------------------------------------------------------------------
 
     def _read_bundle(self, home: Path, bundle: Bundle, usen: UsenRejiSettings) -> dict[str, pd.DataFrame]:

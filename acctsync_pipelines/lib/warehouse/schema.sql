@@ -61,6 +61,21 @@ CREATE TABLE IF NOT EXISTS ledger.review_approvals (
     PRIMARY KEY (entry_id, content_hash)
 );
 
+-- Account choices a person taught acctsync (review queue: set-account --remember). Applied to later
+-- lines; a line decided by one records 'learned:<rule_id>' in its rule.
+CREATE TABLE IF NOT EXISTS ledger.learned_rules (
+    rule_id       VARCHAR NOT NULL PRIMARY KEY,
+    source        VARCHAR NOT NULL,
+    key_kind      VARCHAR NOT NULL,   -- asin | title_keyword | cash_reason | tender | ...
+    key_value     VARCHAR NOT NULL,
+    account       VARCHAR NOT NULL,
+    sub_account   VARCHAR NOT NULL DEFAULT '',
+    tax_category  VARCHAR,
+    created_at    TIMESTAMPTZ NOT NULL,
+    created_from  VARCHAR,            -- the entry_id / line it was learned from
+    UNIQUE (source, key_kind, key_value)
+);
+
 -- Append-only posting log: one row per entry action sent (or being sent) to a target.
 -- The row is claimed before anything is sent; (target, entry_id, action_seq) is unique.
 CREATE TABLE IF NOT EXISTS ledger.postings (
