@@ -101,7 +101,7 @@ def _reverse(slip: Slip, no: str, at: dt.datetime) -> Slip:
     return Slip(no, "取消", slip.no, at, lines, payments)
 
 
-def generate_days(seed: int, start: dt.date, days: int, stores=STORES, slips_per_day=(25, 40)) -> list[StoreDay]:
+def generate_days(seed: int, start: dt.date, days: int, stores=STORES, slips_per_day=(15, 25)) -> list[StoreDay]:
     rng = random.Random(seed)
     result: list[StoreDay] = []
     previous: dict[str, StoreDay] = {}
@@ -192,7 +192,7 @@ def write_bundle(inbox: Path, sd: StoreDay, close_seq: int, encoding: str = "cp9
 
 
 def write_sample(inbox: Path, seed: int = 20250601, start: dt.date = dt.date(2025, 6, 1), days: int = 21,
-                 stores=STORES, slips_per_day=(25, 40)) -> list[StoreDay]:
+                 stores=STORES, slips_per_day=(15, 25)) -> list[StoreDay]:
     """Write the sample inbox. One store-day gets a re-close: close 1 without its late slips, close 2 with them."""
     store_days = generate_days(seed, start, days, stores, slips_per_day)
     reclosed = store_days[len(store_days) // 2] if days >= 3 else None
