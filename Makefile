@@ -26,7 +26,7 @@ demo: install
 	@ACCTSYNC_HOME=$(CURDIR)/data $(BIN)/acctsync status
 
 check-defs: install
-	cd $(CURDIR) && $(BIN)/dg check defs --use-active-venv 2>&1 | tail -n 3
+	cd $(CURDIR) && VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg check defs --use-active-venv
 
 test: install check-defs
 	$(BIN)/pytest -q
