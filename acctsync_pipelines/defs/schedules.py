@@ -1,0 +1,84 @@
+"""One schedule per source: after the business day closes, book the previous day, then re-run a
+lookback window so late data is picked up (posting sends only the difference).
+
+``<source>_nightly`` runs at ``schedules.hour:minute`` in the configured timezone (Asia/Tokyo) and
+requests two runs of ``<source>_daily``: the lookback range (``schedules.lookback_days.<source>``
+days before the previous day, as one range run) and the previous day (its own partition).
+"""
+
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from acctsync_pipelines.defs.available import available_sources
+from acctsync_pipelines.defs.pipeline import source_job
+from acctsync_pipelines.lib.config import Settings, load_settings
+from acctsync_pipelines.lib.sources import Source
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def day_range_request(job_name: str, start: dt.date, end: dt.date, run_key: str, trigger: str) -> dg.RunRequest:
+    """One run of ``job_name`` for the days ``start``..``end`` (inclusive): a partition, or a range."""
+    tags = {"acctsync/trigger": trigger}
+    if start == end:
+        return dg.RunRequest(run_key=run_key, job_name=job_name, partition_key=start.isoformat(), tags=tags)
+    return dg.RunRequest(run_key=run_key, job_name=job_name,
+                         tags={**tags, RANGE_START: start.isoformat(), RANGE_END: end.isoformat()})
+
+
+def nightly_days(execution_time: dt.datetime, timezone: str, first_day: dt.date,
+                 lookback_days: int) -> tuple[dt.date | None, tuple[dt.date, dt.date] | None]:
+    """The previous business day, and the lookback range before it (None where nothing exists)."""
+    previous = execution_time.astimezone(ZoneInfo(timezone)).date() - dt.timedelta(days=1)
+    if previous < first_day:
+        return None, None
+    if lookback_days <= 0:
+        return previous, None
+    start = max(previous - dt.timedelta(days=lookback_days), first_day)
+    end = previous - dt.timedelta(days=1)
+    return previous, ((start, end) if start <= end else None)
+
+
+def _status(text: str) -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if text == "running" else dg.DefaultScheduleStatus.STOPPED
+
+
+def build_nightly_schedule(source: Source, settings: Settings) -> dg.ScheduleDefinition:
+    cfg = settings.schedules
+    lookback = getattr(cfg.lookback_days, source.name)
+    first_day = settings.source(source.name).start_date
+    job = source_job(source)
+    job_name = f"{source.name}_daily"
+
+    @dg.schedule(
+        name=f"{source.name}_nightly",
+        cron_schedule=f"{cfg.minute} {cfg.hour} * * *",
+        execution_timezone=settings.timezone,
+        job=job,
+        default_status=_status(cfg.default_status),
+        description=(f"{source.label}: at {cfg.hour:02d}:{cfg.minute:02d} {settings.timezone}, book the previous "
+                     f"business day and re-run the {lookback} day(s) before it."),
+    )
+    def nightly(context: dg.ScheduleEvaluationContext):
+        when = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+        previous, lookback_range = nightly_days(when, settings.timezone, first_day, lookback)
+        if previous is None:
+            return dg.SkipReason(f"the previous day is before {source.name}'s first partition {first_day}")
+        requests = []
+        if lookback_range:
+            start, end = lookback_range
+            requests.append(day_range_request(job_name, start, end, f"lookback:{start}..{end}", "schedule_lookback"))
+        requests.append(day_range_request(job_name, previous, previous, f"nightly:{previous}", "schedule"))
+        return requests
+
+    return nightly
+
+
+@dg.definitions
+def schedules() -> dg.Definitions:
+    settings = load_settings()
+    return dg.Definitions(schedules=[build_nightly_schedule(s, settings) for s in available_sources(settings)])

@@ -1,0 +1,72 @@
+-- USEN Reji, one business day ($day): per store and measure, the close bundle's own figure, the
+-- normalized total and the journal total. All three must be equal (see lib/reconcile/__init__.py).
+--   sales           Σ slip lines                    = Σ sale/cancel/correction rows = Σ revenue lines (credit − debit)
+--   tenders         Σ payments                      = Σ sale/cancel/correction rows = Σ settlement lines of sales entries (debit − credit)
+--   cash_movements  Σ 入金 − Σ 出金                   = Σ cash_in − Σ cash_out        = cash account in cash-movement entries
+--   over_short      実現金在高 − 理論現金在高           = Σ over_short rows             = cash account in the over/short entry
+WITH truth AS (
+    SELECT bundle_id, store_code FROM raw.usen_reji_bundles WHERE business_date = $day AND is_truth
+),
+source_side AS (
+    SELECT t.store_code, 'sales' AS measure, sum(ops.to_int(s.amount)) AS amount
+    FROM truth t JOIN raw.usen_reji_slips s USING (bundle_id) GROUP BY ALL
+    UNION ALL
+    SELECT t.store_code, 'tenders', sum(ops.to_int(p.amount))
+    FROM truth t JOIN raw.usen_reji_payments p USING (bundle_id) GROUP BY ALL
+    UNION ALL
+    SELECT t.store_code, 'cash_movements',
+           sum(CASE m.direction WHEN '入金' THEN 1 ELSE -1 END * ops.to_int(m.amount))
+    FROM truth t JOIN raw.usen_reji_cash_movements m USING (bundle_id) GROUP BY ALL
+    UNION ALL
+    SELECT t.store_code, 'over_short', sum(ops.to_int(c.counted_cash) - ops.to_int(c.expected_cash))
+    FROM truth t JOIN raw.usen_reji_close c USING (bundle_id) GROUP BY ALL
+),
+normalized AS (
+    SELECT store_code, m.measure, sum(n.amount) AS amount
+    FROM staging.normalized_transactions n, (VALUES ('sales'), ('tenders')) m(measure)
+    WHERE n.source = 'usen_reji' AND n.business_date = $day AND n.doc_kind IN ('sale', 'cancel', 'correction')
+    GROUP BY ALL
+    UNION ALL
+    SELECT store_code, 'cash_movements', sum(CASE doc_kind WHEN 'cash_in' THEN amount ELSE -amount END)
+    FROM staging.normalized_transactions
+    WHERE source = 'usen_reji' AND business_date = $day AND doc_kind IN ('cash_in', 'cash_out')
+    GROUP BY ALL
+    UNION ALL
+    SELECT store_code, 'over_short', sum(amount)
+    FROM staging.normalized_transactions
+    WHERE source = 'usen_reji' AND business_date = $day AND doc_kind = 'over_short'
+    GROUP BY ALL
+),
+lines AS (
+    SELECT l.*, CASE side WHEN 'debit' THEN amount ELSE -amount END AS debit_net,
+           l.account = (SELECT account FROM cfg_accounts WHERE key = 'cash') AS on_cash
+    FROM ledger.journal_entry_lines l
+    WHERE l.source = 'usen_reji' AND l.business_date = $day
+),
+journal AS (
+    SELECT store_code, 'sales' AS measure, -sum(debit_net) AS amount
+    FROM lines WHERE rule LIKE 'sales_rate:%' GROUP BY ALL
+    UNION ALL
+    SELECT store_code, 'tenders', sum(debit_net)
+    FROM lines WHERE (entry_id LIKE '%:sales' OR entry_id LIKE '%:slip:%') AND rule NOT LIKE 'sales_rate:%'
+    GROUP BY ALL
+    UNION ALL
+    SELECT store_code, 'cash_movements', sum(debit_net)
+    FROM lines WHERE entry_id LIKE '%:cash:%' AND on_cash GROUP BY ALL
+    UNION ALL
+    SELECT store_code, 'over_short', sum(debit_net)
+    FROM lines WHERE entry_id LIKE '%:over_short' AND on_cash GROUP BY ALL
+),
+keys AS (
+    SELECT store_code, measure FROM source_side UNION SELECT store_code, measure FROM normalized
+    UNION SELECT store_code, measure FROM journal
+)
+SELECT k.store_code AS scope, k.measure,
+       coalesce(s.amount, 0) AS source_total,
+       coalesce(n.amount, 0) AS normalized_total,
+       coalesce(j.amount, 0) AS journal_total
+FROM keys k
+LEFT JOIN source_side s USING (store_code, measure)
+LEFT JOIN normalized n USING (store_code, measure)
+LEFT JOIN journal j USING (store_code, measure)
+ORDER BY scope, measure
