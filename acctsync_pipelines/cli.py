@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from acctsync_pipelines.lib.config import SOURCE_NAMES, ConfigError, Settings, acctsync_home, load_settings
 from acctsync_pipelines.lib.sources import days_in
 from acctsync_pipelines.lib.warehouse import Warehouse
+from acctsync_pipelines.review_cli import add_review_parser, cmd_review
 
 
 def _date(text: str) -> dt.date:
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="write the deterministic sample inbox")
     sample.add_argument("--home", type=Path, default=None, help="data root (default: ACCTSYNC_HOME)")
+    add_review_parser(commands)
     return parser
 
 
@@ -200,6 +202,7 @@ def cmd_status(_: argparse.Namespace) -> int:
     for row in [header, *rows]:
         print("  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))))
     print(f"\nYayoi import files: {home / 'exports' / 'yayoi'}")
+    print("Lines waiting for review: acctsync review list   (approve, correct, learn: acctsync review --help)")
     print(f"Warehouse (pipeline-owned, do not open while it runs): {path}")
     print("Open the Dagster UI: make ui   (http://127.0.0.1:3000)")
     print(f"Query the journal: .venv/bin/python -c \"import duckdb; "
@@ -218,7 +221,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "status": cmd_status, "sample": cmd_sample}[args.command]
+    handler = {"run": cmd_run, "status": cmd_status, "sample": cmd_sample, "review": cmd_review}[args.command]
     return handler(args)
 
 

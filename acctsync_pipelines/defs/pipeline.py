@@ -16,6 +16,7 @@ import dagster as dg
 
 from acctsync_pipelines.defs.partitions import daily_partitions
 from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
+from acctsync_pipelines.lib import reconcile
 from acctsync_pipelines.lib import sources as stages
 from acctsync_pipelines.lib.errors import InputError, PostingError
 from acctsync_pipelines.lib.posting import post_day
@@ -23,6 +24,17 @@ from acctsync_pipelines.lib.sources import Source
 
 BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
 PREVIEW_LINES = 40
+_JOBS: dict = {}
+
+
+def source_job(source: Source):
+    """The one ``<source>_daily`` job object. The factory, the schedules and the sensors all use this
+    instance: Dagster refuses two different job definitions with the same name."""
+    if source.name not in _JOBS:
+        _JOBS[source.name] = dg.define_asset_job(
+            f"{source.name}_daily", selection=dg.AssetSelection.groups(source.name),
+            description=f"All four stages of {source.label} for a day or a range of days.")
+    return _JOBS[source.name]
 
 
 def window_days(context: dg.AssetExecutionContext) -> list[dt.date]:
@@ -49,6 +61,7 @@ def _markdown_table(cursor) -> str:
 def build_source_pipeline(source: Source) -> dg.Definitions:
     name = source.name
     partitions = daily_partitions(name)
+    day_checks = (*source.checks, *reconcile.day_checks(name))
 
     def key(stage: str) -> dg.AssetKey:
         return dg.AssetKey([name, stage])
@@ -105,11 +118,13 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         rows, failures = _replace_stage(context, acctsync, "normalized_transactions")
         if failures:
             raise _fail_days(source, "normalized_transactions", failures)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+        with acctsync.warehouse.connect() as conn:
+            metadata = _normalized_metadata(conn, name, window_days(context))
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata})
 
     check_specs = [
         dg.AssetCheckSpec(check.name, asset=key("journal_entries"), blocking=True, description=check.description)
-        for check in source.checks
+        for check in day_checks
     ]
 
     @dg.asset(key=key("journal_entries"), deps=[normalized_transactions], check_specs=check_specs,
@@ -117,11 +132,11 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
     def journal_entries(context: dg.AssetExecutionContext, acctsync: AcctsyncResource):
         rows, failures = _replace_stage(context, acctsync, "journal_entries")
         days = [d for d in window_days(context) if d not in failures]
-        check_failures: dict[str, list[dict]] = {check.name: [] for check in source.checks}
+        check_failures: dict[str, list[dict]] = {check.name: [] for check in day_checks}
         with acctsync.warehouse.connect() as conn:
             source.register_config(conn, acctsync.settings)
             for day in days:
-                for check in source.checks:
+                for check in day_checks:
                     failed = check.failures(conn, name, day)
                     if failed:
                         check_failures[check.name] += [{"business_date": str(day), **r} for r in failed]
@@ -131,17 +146,22 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         if failures:
             raise _fail_days(source, "journal_entries", failures)
         yield dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata})
-        for check in source.checks:
+        for check in day_checks:
             failed = check_failures[check.name]
             yield dg.AssetCheckResult(
                 check_name=check.name,
                 passed=not failed,
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={"failures": len(failed), "examples": dg.MetadataValue.json(
-                    [{k: str(v) for k, v in r.items()} for r in failed[:20]])},
+                    [{k: str(v) for k, v in r.items()} for r in failed[:20]]),
+                          **({"offending_figures": dg.MetadataValue.md(_rows_markdown(failed[:50]))} if failed else {})},
             )
 
-    @dg.asset(key=key("posted_entries"), deps=[journal_entries],
+    posted_check = dg.AssetCheckSpec(
+        reconcile.POSTED_CHECK, asset=key("posted_entries"),
+        description="per day and target, what the posting log says is posted (net of reversals) = the journal")
+
+    @dg.asset(key=key("posted_entries"), deps=[journal_entries], check_specs=[posted_check],
               description="What was sent to each target: only the difference against the posting log.",
               **common)
     def posted_entries(context: dg.AssetExecutionContext, acctsync: AcctsyncResource) -> dg.MaterializeResult:
@@ -150,6 +170,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         failures: dict[dt.date, str] = {}
         posts = reversals = lines = 0
         exports: list[str] = []
+        posted_mismatches: list[dict] = []
         with acctsync.warehouse.connect() as conn:
             for day in window_days(context):
                 blocked = stages.blocking_error(conn, name, day, "posted_entries")
@@ -163,6 +184,8 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                         failures[day] = f"{target}: {exc}"
                         continue
                     posts, reversals, lines = posts + result.posts, reversals + result.reversals, lines + result.lines
+                    posted_mismatches += [{"business_date": str(day), **r}
+                                          for r in reconcile.posted_mismatches(conn, name, day, target)]
                     if result.export:
                         exports.append(str(result.export))
                         context.log.info(
@@ -180,13 +203,51 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                 "entries_reversed": reversals,
                 "dagster/row_count": lines,
                 "export_files": dg.MetadataValue.json(exports),
+                **({"latest_export_file": dg.MetadataValue.path(exports[-1])} if exports else {}),
                 "lines_waiting_for_review": waiting,
-            }
+            },
+            check_results=[dg.AssetCheckResult(
+                check_name=reconcile.POSTED_CHECK, passed=not posted_mismatches, severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"mismatches": len(posted_mismatches),
+                          **({"offending_figures": dg.MetadataValue.md(_rows_markdown(posted_mismatches[:50]))}
+                             if posted_mismatches else {})},
+            )],
         )
 
-    job = dg.define_asset_job(f"{name}_daily", selection=dg.AssetSelection.groups(name),
-                              description=f"All four stages of {source.label} for a day or a range of days.")
+    job = source_job(source)
     return dg.Definitions(assets=[raw_orders, normalized_transactions, journal_entries, posted_entries], jobs=[job])
+
+
+def _rows_markdown(rows: list[dict]) -> str:
+    names = list(rows[0]) if rows else []
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join("" if r[n] is None else str(r[n]) for n in names) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _normalized_metadata(conn, source: str, days: list[dt.date]) -> dict:
+    """Totals by tender and by tax rate over the window: what a person checks against the register."""
+    if not days:
+        return {}
+    by_tender = _markdown_table(conn.execute(
+        """SELECT coalesce(tender, '') AS tender, coalesce(tender_name, '') AS tender_name,
+                  count(DISTINCT doc_id) AS documents, sum(amount) AS amount
+           FROM staging.normalized_transactions
+           WHERE source = ? AND list_contains(?, business_date) AND tender IS NOT NULL
+           GROUP BY ALL ORDER BY tender, tender_name""",
+        [source, days],
+    ))
+    by_kind = _markdown_table(conn.execute(
+        """SELECT doc_kind, coalesce(tax_rate::VARCHAR, '') AS tax_rate, count(*) AS rows, sum(amount) AS amount
+           FROM staging.normalized_transactions
+           WHERE source = ? AND list_contains(?, business_date)
+           GROUP BY ALL ORDER BY doc_kind, tax_rate""",
+        [source, days],
+    ))
+    return {
+        "totals_by_tender": dg.MetadataValue.md(by_tender),
+        "totals_by_kind_and_tax_rate": dg.MetadataValue.md(by_kind),
+    }
 
 
 def _journal_metadata(conn, source: str, days: list[dt.date]) -> dict:

@@ -15,8 +15,11 @@ import yaml
 from pydantic import ConfigDict, ValidationError
 
 from acctsync_pipelines.lib.amazon_business.settings import AmazonBusinessSettings
+from acctsync_pipelines.lib.automation_settings import PublishSettings, ScheduleSettings, SensorSettings
 from acctsync_pipelines.lib.settings_base import SourceSettings, Strict, TaxCategory
+from acctsync_pipelines.lib.settlement.settings import SettlementSettings
 from acctsync_pipelines.lib.stores.settings import StoresSettings
+from acctsync_pipelines.lib.targets.settings import FreeeSettings, QuickBooksSettings, ZohoBooksSettings
 from acctsync_pipelines.lib.usen_reji.settings import UsenRejiSettings
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
@@ -73,6 +76,9 @@ class YayoiSettings(_Strict):
 class Targets(_Strict):
     model_config = ConfigDict(extra="allow", frozen=True)
     yayoi_csv: YayoiSettings
+    freee: FreeeSettings
+    quickbooks: QuickBooksSettings
+    zoho_books: ZohoBooksSettings
 
 
 class Settings(_Strict):
@@ -82,6 +88,10 @@ class Settings(_Strict):
     suspense_accounts: list[str]
     sources: Sources
     targets: Targets
+    settlement: SettlementSettings
+    schedules: ScheduleSettings = ScheduleSettings()
+    sensors: SensorSettings = SensorSettings()
+    publish: PublishSettings = PublishSettings()
 
     @property
     def enabled_sources(self) -> list[str]:
@@ -155,6 +165,8 @@ def _bundled_defaults() -> dict[str, Any]:
     for source in SOURCE_NAMES:
         own = DEFAULTS_FILE.parent / source / "defaults.yaml"
         defaults["sources"][source] = yaml.safe_load(own.read_text(encoding="utf-8")) or {}
+    settlement = DEFAULTS_FILE.parent / "settlement" / "defaults.yaml"
+    defaults["settlement"] = yaml.safe_load(settlement.read_text(encoding="utf-8")) or {}
     return defaults
 
 

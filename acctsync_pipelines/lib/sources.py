@@ -12,6 +12,7 @@ import duckdb
 from acctsync_pipelines.lib import config_tables
 from acctsync_pipelines.lib.config import Settings
 from acctsync_pipelines.lib.errors import InputError
+from acctsync_pipelines.lib.review.overrides import review_day
 from acctsync_pipelines.lib.sql import run, sql_text
 from acctsync_pipelines.lib.warehouse import transaction
 
@@ -50,9 +51,20 @@ class Source(ABC):
     name: str
     label: str
     checks: tuple[DayCheck, ...] = (BALANCED,)
+    # Non-blocking checks: a failure holds the day's entries (or those its rows name in an entry_id column)
+    # in the review queue instead of failing the day.
+    review_checks: tuple[DayCheck, ...] = ()
 
     def register_config(self, conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         config_tables.register_common(conn, settings)
+
+    def stage_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> None:
+        """Optional: parse the day's input into temp tables just before the day's transaction opens.
+
+        A DuckDB parse error inside a transaction aborts it, so a fast bulk read happens here, where it may
+        fail; it must not raise for bad input (leave nothing staged; load_raw then reads the slow way and
+        names the problem). load_raw copies whatever was staged for the day.
+        """
 
     @abstractmethod
     def load_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> StageStats:
@@ -106,6 +118,7 @@ def clear_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, stag
 def run_raw(conn, source: Source, settings: Settings, home: Path, day: dt.date) -> StageStats:
     """Replace the day's raw rows in one transaction; record or clear the day's error."""
     try:
+        source.stage_raw(conn, settings, home, day)
         with transaction(conn):
             stats = source.load_raw(conn, settings, home, day)
             clear_error(conn, source.name, day, "raw_orders")
@@ -126,6 +139,8 @@ def replace_day(conn, source: Source, settings: Settings, day: dt.date, stage: s
         with transaction(conn):
             conn.execute(f"DELETE FROM {table} WHERE source = ? AND business_date = ?", [source.name, day])
             step(conn, settings, day)
+            if stage == "journal_entries":
+                review_day(conn, settings, source, day)  # corrections and holds of the review queue
             (count,) = conn.execute(
                 f"SELECT count(*) FROM {table} WHERE source = ? AND business_date = ?", [source.name, day]
             ).fetchone()

@@ -23,7 +23,9 @@ def test_usen_reji_assets_checks_and_job(home):
     journal = graph.get(dg.AssetKey(["usen_reji", "journal_entries"]))
     assert journal.partitions_def.timezone == "Asia/Tokyo"
     checks = {c.name for c in graph.get_check_keys_for_assets({journal.key})}
-    assert checks == {"entries_balance", "sales_match_slips", "cash_matches_close"}
+    assert checks == {"entries_balance", "sales_match_slips", "cash_matches_close", "totals_match"}
+    posted = graph.get(dg.AssetKey(["usen_reji", "posted_entries"]))
+    assert {c.name for c in graph.get_check_keys_for_assets({posted.key})} == {"posted_match_journal"}
     assert definitions.resolve_job_def("usen_reji_daily") is not None
 
 

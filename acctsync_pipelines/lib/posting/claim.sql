@@ -11,7 +11,7 @@ SELECT $target, $batch_id, a.entry_id, 'post', a.action_seq, l.source, l.busines
        l.qualified_invoice, l.rule_is_guess
 FROM pending_actions a
 JOIN (SELECT *, (confidence < 1.0 OR review_status = 'needs_review') AS rule_is_guess
-      FROM ledger.journal_entry_lines) l USING (entry_id)
+      FROM ledger.journal_entry_lines WHERE source = $source AND business_date = $day) l USING (entry_id)
 WHERE a.action = 'post';
 
 INSERT INTO ledger.posted_lines

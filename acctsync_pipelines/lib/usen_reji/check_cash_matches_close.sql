@@ -6,6 +6,7 @@ reported AS (
            ops.to_int(c.expected_cash) - ops.to_int(c.float_amount)
              + (ops.to_int(c.counted_cash) - ops.to_int(c.expected_cash)) AS cash_reported
     FROM truth t JOIN raw.usen_reji_close c USING (bundle_id)
+    WHERE c.business_date = $day
 ),
 booked AS (
     SELECT store_code, sum(CASE side WHEN 'debit' THEN amount ELSE -amount END) AS cash_booked

@@ -2,7 +2,8 @@
 WITH truth AS (SELECT bundle_id, store_code FROM raw.usen_reji_bundles WHERE business_date = $day AND is_truth),
 slips AS (
     SELECT t.store_code, coalesce(sum(ops.to_int(s.amount)), 0) AS slip_total
-    FROM truth t LEFT JOIN raw.usen_reji_slips s USING (bundle_id) GROUP BY t.store_code
+    FROM truth t LEFT JOIN raw.usen_reji_slips s ON s.bundle_id = t.bundle_id AND s.business_date = $day
+    GROUP BY t.store_code
 ),
 booked AS (
     SELECT store_code, sum(CASE side WHEN 'credit' THEN amount ELSE -amount END) AS sales_booked

@@ -48,9 +48,28 @@ movements AS (
                AND r.reason = n.reason) AS rule_priority
     FROM n WHERE doc_kind IN ('cash_in', 'cash_out')
 ),
+-- Rules a person taught through the review queue (acctsync review set-account --remember), keyed on
+-- direction/reason. They come after the configured rules and never touch an entry posted before they existed.
+learned AS (
+    SELECT rule_id, key_value, account, sub_account, tax_category, created_at
+    FROM ledger.learned_rules WHERE source = 'usen_reji' AND key_kind = 'cash_reason'
+),
 movement_rows AS (
-    SELECT m.*, r.account AS rule_account, r.sub_account AS rule_sub_account, r.tax_category AS rule_tax
+    SELECT m.*, l.rule_id AS learned_rule_id,
+           coalesce(r.account, l.account) AS rule_account,
+           coalesce(r.sub_account, l.sub_account) AS rule_sub_account,
+           coalesce(r.tax_category, l.tax_category) AS rule_tax
     FROM movements m LEFT JOIN cfg_usen_cash_rules r ON r.priority = m.rule_priority
+    LEFT JOIN learned l ON m.rule_priority IS NULL AND l.key_value = m.direction || '/' || coalesce(m.reason, '')
+                       AND ops.learned_rule_applies(m.entry_id, l.created_at)
+),
+-- Each tax category's rate, joined once: ops.inner_tax repeats its arguments, so a subquery passed
+-- to it is planned several times over (that alone cost ~80 ms per day).
+category_rates AS (
+    SELECT category, min(rate) AS rate
+    FROM (SELECT sales AS category, rate FROM cfg_tax_rates UNION ALL SELECT purchase, rate FROM cfg_tax_rates)
+    WHERE category <> 'out_of_scope'
+    GROUP BY category
 ),
 movement_lines AS (
     -- the drawer side
@@ -69,14 +88,14 @@ movement_lines AS (
                                                 ELSE (SELECT suspense_paid FROM acct) END),
            coalesce(rule_sub_account, ''), coalesce(rule_tax, 'out_of_scope'),
            amount,
-           ops.inner_tax(amount, (SELECT min(rate) FROM cfg_tax_rates t
-                                   WHERE rule_tax IN (t.sales, t.purchase) AND rule_tax <> 'out_of_scope'), $rounding),
+           ops.inner_tax(amount, cr.rate, $rounding),
            'USENレジ ' || department || ' ' || direction || ' ' || coalesce(reason, '') || coalesce(' ' || nullif(description, ''), ''),
-           CASE WHEN rule_priority IS NULL THEN 'cash_rule:default'
-                ELSE 'cash_rule:' || rule_priority || ':' || direction || '/' || reason END,
-           CASE WHEN rule_priority IS NULL THEN 0.0 ELSE 1.0 END,
-           CASE WHEN rule_priority IS NULL THEN 'no cash movement rule for ' || direction || ' reason ''' || coalesce(reason, '') || '''' END
-    FROM movement_rows
+           CASE WHEN rule_priority IS NOT NULL THEN 'cash_rule:' || rule_priority || ':' || direction || '/' || reason
+                WHEN learned_rule_id IS NOT NULL THEN 'learned:' || learned_rule_id
+                ELSE 'cash_rule:default' END,
+           CASE WHEN rule_account IS NULL THEN 0.0 ELSE 1.0 END,
+           CASE WHEN rule_account IS NULL THEN 'no cash movement rule for ' || direction || ' reason ''' || coalesce(reason, '') || '''' END
+    FROM movement_rows LEFT JOIN category_rates cr ON cr.category = movement_rows.rule_tax
 ),
 over_short_lines AS (
     SELECT 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':over_short' AS entry_id,
@@ -117,6 +136,6 @@ SELECT entry_id, line_no, 'usen_reji' AS source, $day AS business_date, side, ac
        confidence,
        CASE WHEN bool_or(review_reason IS NOT NULL) OVER (PARTITION BY entry_id) THEN 'needs_review' ELSE 'ready' END,
        review_reason, false AS qualified_invoice, store_code, revision,
-       md5(string_agg(concat_ws('|', line_no, side, account, sub_account, department, tax_category, amount, tax_amount, description),
-                      '\n' ORDER BY line_no) OVER (PARTITION BY entry_id)) AS content_hash
+       ops.entry_content_hash(line_no, side, account, sub_account, department, tax_category, amount, tax_amount,
+                              description, false) OVER (PARTITION BY entry_id) AS content_hash
 FROM numbered

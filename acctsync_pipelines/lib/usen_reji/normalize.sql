@@ -1,11 +1,12 @@
 -- USEN Reji → staging.normalized_transactions for one business day ($day), from each store's truth bundle.
+-- Raw rows are read through their business_date too, so zone maps skip the rest of the year.
 -- Sales: one row per (slip, tender, tax rate). A slip that mixes rates and tenders has its tenders
 -- allocated across rates by largest remainder, so tender totals and rate totals both match to the yen.
 INSERT INTO staging.normalized_transactions
 WITH truth AS (
     SELECT b.bundle_id, b.store_code, c.store_name
     FROM raw.usen_reji_bundles b JOIN raw.usen_reji_close c USING (bundle_id)
-    WHERE b.business_date = $day AND b.is_truth
+    WHERE b.business_date = $day AND b.is_truth AND c.business_date = $day
 ),
 dept AS (
     SELECT t.*, coalesce(d.department, t.store_name, t.store_code) AS department
@@ -18,6 +19,7 @@ slip_rates AS (
            any_value(s.source_file) AS source_file,
            string_agg(s.source_row::VARCHAR, ',' ORDER BY s.source_row) AS source_rows
     FROM raw.usen_reji_slips s JOIN truth USING (bundle_id)
+    WHERE s.business_date = $day
     GROUP BY s.bundle_id, s.slip_no, ops.to_int(s.tax_rate)
 ),
 ranked_rates AS (
@@ -29,6 +31,7 @@ ranked_rates AS (
 slip_tenders AS (
     SELECT p.bundle_id, p.slip_no, p.tender, p.tender_name, sum(ops.to_int(p.amount)) AS tender_amount
     FROM raw.usen_reji_payments p JOIN truth USING (bundle_id)
+    WHERE p.business_date = $day
     GROUP BY ALL
 ),
 -- For every rate but the last: the tender's proportional share, rounded by largest remainder.
@@ -75,10 +78,10 @@ SELECT 'usen_reji', $day, d.store_code, d.department, m.movement_no,
        NULL, NULL, NULL, NULL, ops.to_int(m.amount), trim(m.reason), m.memo, m.bundle_id, m.source_file,
        m.source_row::VARCHAR
 FROM raw.usen_reji_cash_movements m JOIN dept d USING (bundle_id)
-WHERE ops.to_int(m.amount) <> 0
+WHERE m.business_date = $day AND ops.to_int(m.amount) <> 0
 UNION ALL
 SELECT 'usen_reji', $day, d.store_code, d.department, c.bundle_id, 'over_short',
        NULL, NULL, NULL, NULL, ops.to_int(c.counted_cash) - ops.to_int(c.expected_cash), NULL, NULL,
        c.bundle_id, c.source_file, c.source_row::VARCHAR
 FROM raw.usen_reji_close c JOIN dept d USING (bundle_id)
-WHERE ops.to_int(c.counted_cash) <> ops.to_int(c.expected_cash)
+WHERE c.business_date = $day AND ops.to_int(c.counted_cash) <> ops.to_int(c.expected_cash)

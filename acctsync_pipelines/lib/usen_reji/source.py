@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +19,18 @@ import pandas as pd
 
 from acctsync_pipelines.lib.config import Settings
 from acctsync_pipelines.lib.usen_reji.settings import UsenRejiSettings
-from acctsync_pipelines.lib.config_tables import replace_temp_table
+from acctsync_pipelines.lib.config_tables import replace_temp_tables
 from acctsync_pipelines.lib.errors import InputError
 from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats
 from acctsync_pipelines.lib.sql import sql_text
-from acctsync_pipelines.lib.textfiles import inside, read_csv_columns
+from acctsync_pipelines.lib.textfiles import (
+    CsvBatchUnsupported,
+    check_header,
+    decode_text,
+    inside,
+    read_csv_columns,
+    stage_csv_batch,
+)
 from acctsync_pipelines.lib.warehouse import register_schema
 
 register_schema(__file__, "schema.sql")
@@ -74,9 +84,14 @@ def discover_bundles(home: Path, day: dt.date | None = None) -> list[Bundle]:
     if not inbox.is_dir():
         return []
     found = []
-    for folder in sorted(inbox.iterdir()):
-        match = BUNDLE_NAME.match(folder.name)
-        if not match or not folder.is_dir() or not inside(inbox, folder):
+    wanted = None if day is None else f"{day:%Y%m%d}"
+    # Names first (cheap), the filesystem checks only for the day's folders: a year's inbox holds thousands.
+    for name in sorted(os.listdir(inbox)):
+        match = BUNDLE_NAME.match(name)
+        if not match or (wanted is not None and match["date"] != wanted):
+            continue
+        folder = inbox / name
+        if not folder.is_dir() or not inside(inbox, folder):
             continue
         close = folder / FILES["close"]
         if not close.is_file() or not inside(inbox, close):
@@ -84,8 +99,6 @@ def discover_bundles(home: Path, day: dt.date | None = None) -> list[Bundle]:
         try:
             business_date = dt.datetime.strptime(match["date"], "%Y%m%d").date()
         except ValueError:
-            continue
-        if day is not None and business_date != day:
             continue
         found.append(Bundle(folder, match["store"], business_date, int(match["seq"])))
     return found
@@ -127,10 +140,9 @@ class UsenReji(Source):
     def register_config(self, conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         super().register_config(conn, settings)
         usen = self.settings_of(settings)
-        replace_temp_table(
-            conn,
-            "cfg_usen_tenders",
-            pd.DataFrame(
+        rules = usen.cash_movement_rules
+        replace_temp_tables(conn, {
+            "cfg_usen_tenders": pd.DataFrame(
                 {
                     "tender": list(usen.tenders),
                     "account": [t.account for t in usen.tenders.values()],
@@ -138,12 +150,7 @@ class UsenReji(Source):
                 },
                 dtype="str",
             ),
-        )
-        rules = usen.cash_movement_rules
-        replace_temp_table(
-            conn,
-            "cfg_usen_cash_rules",
-            pd.DataFrame(
+            "cfg_usen_cash_rules": pd.DataFrame(
                 {
                     "priority": pd.Series(range(1, len(rules) + 1), dtype="int32"),
                     "direction": pd.Series([r.direction for r in rules], dtype="str"),
@@ -153,14 +160,10 @@ class UsenReji(Source):
                     "tax_category": pd.Series([r.tax_category for r in rules], dtype="str"),
                 }
             ),
-        )
-        replace_temp_table(
-            conn,
-            "cfg_usen_departments",
-            pd.DataFrame(
+            "cfg_usen_departments": pd.DataFrame(
                 {"store_code": list(usen.departments), "department": list(usen.departments.values())}, dtype="str"
             ),
-        )
+        })
 
     def days_for_inbox_file(self, home: Path, path: Path) -> list[dt.date] | None:
         """A file inside a complete bundle folder affects that bundle's business day."""
@@ -198,12 +201,100 @@ class UsenReji(Source):
             frames[kind] = frame
         return frames
 
-    def load_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> StageStats:
-        usen = self.settings_of(settings)
+    def stage_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> None:
+        """Read the day's bundles with one DuckDB read per file kind into temp tables (see Source.stage_raw).
+
+        Only a day whose every bundle is complete, decodable and plainly laid out is staged; anything else
+        leaves nothing staged, and load_raw reads file by file, skips unreadable history and names problems.
+        """
+        _drop_staged(conn)
+        columns = self.settings_of(settings).columns.model_dump()
         bundles = discover_bundles(home, day)
         truth = {b.bundle_id for b in truth_bundles(bundles).values()}
+        inbox = inbox_dir(home)
+        texts: dict[str, list[str]] = {kind: [] for kind in FILES}
+        rows: list[list] = []
+        for index, bundle in enumerate(bundles):
+            digest = hashlib.sha256()
+            for kind, file_name in FILES.items():
+                path = bundle.file(kind)
+                if not path.is_file() or not inside(inbox, path):
+                    if kind not in OPTIONAL_FILES:
+                        return
+                    texts[kind].append(",".join(columns[kind].values()) + "\n")  # as an empty file would read
+                    continue
+                data = path.read_bytes()
+                digest.update(file_name.encode())
+                digest.update(data)
+                try:
+                    text = decode_text(path, data)
+                    check_header(path, text, columns[kind])
+                except InputError:
+                    return
+                texts[kind].append(text)
+            rows.append([index, bundle.bundle_id, bundle.store_code, bundle.close_seq,
+                         str(bundle.folder.relative_to(home)), digest.hexdigest(), bundle.bundle_id in truth])
+        if not bundles:
+            return
+        scratch = Path(tempfile.mkdtemp(prefix="acctsync_usen_"))
+        try:
+            for kind in FILES:
+                stage_csv_batch(conn, f"_usen_stage_{kind}", texts[kind], columns[kind], scratch)
+        except CsvBatchUnsupported:
+            _drop_staged(conn)
+            return
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        conn.execute(
+            "CREATE TEMP TABLE _usen_stage_bundles (file_index INTEGER, bundle_id VARCHAR, store_code VARCHAR, "
+            "close_seq INTEGER, folder VARCHAR, digest VARCHAR, is_truth BOOLEAN)"
+        )
+        conn.execute("INSERT INTO _usen_stage_bundles VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                     [v for row in rows for v in row])
+        conn.execute("CREATE TEMP TABLE _usen_staged AS SELECT ?::DATE AS business_date", [day])
+
+    def _load_staged(self, conn: duckdb.DuckDBPyConnection, day: dt.date) -> StageStats | None:
+        """Copy what stage_raw staged for ``day`` into the raw tables; None if nothing is staged for it."""
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _usen_staged (business_date DATE)")  # empty: nothing staged
+        staged = conn.execute("SELECT business_date FROM temp._usen_staged").fetchone()
+        if staged is None or staged[0] != day:
+            _drop_staged(conn)
+            return None
+        conn.execute(
+            "INSERT INTO raw.usen_reji_bundles SELECT bundle_id, store_code, ?, close_seq, folder, digest, is_truth, "
+            "now() FROM _usen_stage_bundles ORDER BY file_index", [day])
+        for kind, file_name in FILES.items():
+            text_date = ", s.business_date AS business_date_text" if kind == "close" else ""
+            excluded = "file_index, business_date" if kind == "close" else "file_index"
+            conn.execute(
+                f"""INSERT INTO {RAW_TABLES[kind]} BY NAME
+                    SELECT b.bundle_id, ?::DATE AS business_date, b.folder || '/{file_name}' AS source_file,
+                           s.* EXCLUDE ({excluded}){text_date}
+                    FROM _usen_stage_{kind} s JOIN _usen_stage_bundles b USING (file_index)
+                    ORDER BY s.file_index, s.source_row""",
+                [day],
+            )
+        bundles, stores, slip_lines = conn.execute(
+            """SELECT (SELECT count(*) FROM _usen_stage_bundles),
+                      (SELECT count(*) FROM _usen_stage_bundles WHERE is_truth),
+                      (SELECT count(*) FROM _usen_stage_slips s JOIN _usen_stage_bundles b USING (file_index)
+                       WHERE b.is_truth)"""
+        ).fetchone()
+        _drop_staged(conn)
+        return StageStats(rows=slip_lines, details={"bundles": bundles, "stores": stores, "slip_lines": slip_lines,
+                                                    "history_skipped": 0})
+
+    def load_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> StageStats:
+        usen = self.settings_of(settings)
         for table in ["raw.usen_reji_bundles", *RAW_TABLES.values()]:
             conn.execute(f"DELETE FROM {table} WHERE business_date = ?", [day])
+        stats = self._load_staged(conn, day)
+        if stats is not None:
+            self.register_config(conn, settings)
+            self._validate(conn, usen, day)
+            return stats
+        bundles = discover_bundles(home, day)
+        truth = {b.bundle_id for b in truth_bundles(bundles).values()}
         stats = StageStats(details={"bundles": 0, "stores": len(truth), "slip_lines": 0, "history_skipped": 0})
         for bundle in bundles:
             is_truth = bundle.bundle_id in truth
@@ -272,6 +363,14 @@ class UsenReji(Source):
             sql_text(__file__, "journal.sql"),
             {"day": day, "granularity": self.settings_of(settings).granularity, "rounding": settings.tax.rounding},
         )
+
+
+_STAGED_TABLES = ("_usen_staged", "_usen_stage_bundles", *(f"_usen_stage_{kind}" for kind in FILES))
+
+
+def _drop_staged(conn: duckdb.DuckDBPyConnection) -> None:
+    for table in _STAGED_TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 SOURCE = UsenReji()

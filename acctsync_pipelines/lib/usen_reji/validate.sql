@@ -1,12 +1,12 @@
 -- Problems in the day's truth bundles, one row each: file, row, column (acctsync's name), value, slip, problem.
--- Parameters: $day.
+-- Parameters: $day. Raw rows are read through their business_date (zone maps skip other days' rows).
 WITH truth AS (
-    SELECT bundle_id, store_code, close_seq FROM raw.usen_reji_bundles WHERE business_date = $day AND is_truth
+    SELECT bundle_id, store_code, close_seq, folder FROM raw.usen_reji_bundles WHERE business_date = $day AND is_truth
 ),
-c AS (SELECT r.* FROM raw.usen_reji_close r JOIN truth USING (bundle_id)),
-s AS (SELECT r.* FROM raw.usen_reji_slips r JOIN truth USING (bundle_id)),
-p AS (SELECT r.* FROM raw.usen_reji_payments r JOIN truth USING (bundle_id)),
-m AS (SELECT r.* FROM raw.usen_reji_cash_movements r JOIN truth USING (bundle_id)),
+c AS (SELECT r.* FROM raw.usen_reji_close r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
+s AS (SELECT r.* FROM raw.usen_reji_slips r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
+p AS (SELECT r.* FROM raw.usen_reji_payments r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
+m AS (SELECT r.* FROM raw.usen_reji_cash_movements r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
 problems AS (
     SELECT c.source_file, c.source_row, 'business_date_text' AS col, c.business_date_text AS value, NULL AS slip_no,
            'not a date (YYYY-MM-DD or YYYY/MM/DD)' AS problem
@@ -28,9 +28,9 @@ problems AS (
     FROM c UNPIVOT (value FOR col IN (float_amount, expected_cash, counted_cash))
     WHERE ops.to_int(value) IS NULL
     UNION ALL
-    SELECT t.bundle_id || '/close.csv', NULL, NULL, NULL, NULL,
+    SELECT t.folder || '/close.csv', NULL, NULL, NULL, NULL,
            'close.csv must have exactly one data row, found ' || count(c.bundle_id)
-    FROM truth t LEFT JOIN c USING (bundle_id) GROUP BY t.bundle_id HAVING count(c.bundle_id) <> 1
+    FROM truth t LEFT JOIN c USING (bundle_id) GROUP BY t.bundle_id, t.folder HAVING count(c.bundle_id) <> 1
     UNION ALL
     SELECT source_file, source_row, col, value, slip_no, 'not an integer'
     FROM (SELECT source_file, source_row, slip_no, tax_rate, unit_price, quantity, discount, amount FROM s)
@@ -55,11 +55,32 @@ problems AS (
     SELECT s.source_file, s.source_row, 'issued_at', s.issued_at, s.slip_no, 'not a timestamp (YYYY-MM-DD HH:MM:SS)'
     FROM s WHERE ops.to_date(s.issued_at) IS NULL
     UNION ALL
+    -- A business day may run past midnight, never into a further day or back before it.
+    SELECT s.source_file, s.source_row, 'issued_at', s.issued_at, s.slip_no,
+           'outside the business day ' || strftime(s.business_date, '%Y-%m-%d') || ' (or the night after it)'
+    FROM s WHERE ops.to_date(s.issued_at) NOT BETWEEN s.business_date AND s.business_date + 1
+    UNION ALL
+    -- Beyond any register's amount (and far from BIGINT overflow when a day's amounts are summed).
+    SELECT source_file, source_row, col, value, slip_no, 'amount out of range (more than 999,999,999,999 yen)'
+    FROM (SELECT source_file, source_row, slip_no, unit_price, discount, amount FROM s)
+         UNPIVOT (value FOR col IN (unit_price, discount, amount))
+    WHERE abs(ops.to_int(value)) > 999999999999
+    UNION ALL
+    SELECT source_file, source_row, 'amount', amount, slip_no, 'amount out of range (more than 999,999,999,999 yen)'
+    FROM p WHERE abs(ops.to_int(amount)) > 999999999999
+    UNION ALL
+    SELECT source_file, source_row, 'amount', amount, NULL, 'amount out of range (more than 999,999,999,999 yen)'
+    FROM m WHERE abs(ops.to_int(amount)) > 999999999999
+    UNION ALL
+    SELECT source_file, source_row, col, value, NULL, 'amount out of range (more than 999,999,999,999 yen)'
+    FROM c UNPIVOT (value FOR col IN (float_amount, expected_cash, counted_cash))
+    WHERE abs(ops.to_int(value)) > 999999999999
+    UNION ALL
     SELECT any_value(s.source_file), min(s.source_row), 'line_no', s.line_no, s.slip_no,
            'duplicate line ' || s.line_no || ' on slip ' || s.slip_no || ' (' || count(*) || ' times)'
     FROM s GROUP BY s.bundle_id, s.slip_no, s.line_no HAVING count(*) > 1
     UNION ALL
-    SELECT any_value(s.source_file), min(s.source_row), 'slip_kind', string_agg(DISTINCT s.slip_kind, '/'), s.slip_no,
+    SELECT any_value(s.source_file), min(s.source_row), 'slip_kind', string_agg(DISTINCT s.slip_kind, '/' ORDER BY s.slip_kind), s.slip_no,
            'slip number used by more than one 伝票区分'
     FROM s GROUP BY s.bundle_id, s.slip_no HAVING count(DISTINCT s.slip_kind) > 1
     UNION ALL
@@ -76,11 +97,13 @@ problems AS (
     SELECT pay.source_file, pay.first_row, 'amount', pay.total::VARCHAR, pay.slip_no,
            'payments sum to ' || pay.total || ' but the slip''s lines sum to ' || coalesce(lines.total, 0)
     FROM (SELECT bundle_id, slip_no, any_value(source_file) AS source_file, min(source_row) AS first_row,
-                 sum(ops.to_int(amount)) AS total
+                 sum(ops.to_int(amount)) AS total, bool_and(ops.to_int(amount) IS NOT NULL) AS readable
           FROM p GROUP BY ALL) pay
-    LEFT JOIN (SELECT bundle_id, slip_no, sum(ops.to_int(amount)) AS total FROM s GROUP BY ALL) lines
+    LEFT JOIN (SELECT bundle_id, slip_no, sum(ops.to_int(amount)) AS total,
+                      bool_and(ops.to_int(amount) IS NOT NULL) AS readable FROM s GROUP BY ALL) lines
            USING (bundle_id, slip_no)
-    WHERE pay.total IS DISTINCT FROM lines.total
+    -- an amount that is not an integer is reported on its own row; a sum over the rest would mislead
+    WHERE pay.total IS DISTINCT FROM lines.total AND pay.readable AND coalesce(lines.readable, true)
     UNION ALL
     SELECT any_value(s.source_file), min(s.source_row), 'slip_no', s.slip_no, s.slip_no, 'slip has no payments in payments.csv'
     FROM s WHERE NOT EXISTS (SELECT 1 FROM p WHERE p.bundle_id = s.bundle_id AND p.slip_no = s.slip_no)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,12 +47,33 @@ class Warehouse:
         conn = self._open(read_only)
         try:
             if not read_only:
-                for anchor, name in list(_SCHEMA_FILES):
-                    for statement in split_statements(sql_text(anchor, name)):
-                        conn.execute(statement)
+                apply_schema(conn)
             yield conn
         finally:
             conn.close()
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Run each registered schema file whose exact text this warehouse has not run yet.
+
+    ops.schema_applied remembers a digest of every file text run here, so an unchanged schema costs
+    one query per connect instead of every statement (a changed or new file runs in full; all are idempotent).
+    """
+    try:
+        applied = {digest for (digest,) in conn.execute("SELECT digest FROM ops.schema_applied").fetchall()}
+    except duckdb.CatalogException:
+        applied = set()
+    for anchor, name in list(_SCHEMA_FILES):
+        text = sql_text(anchor, name)
+        relative = f"{Path(anchor).parent.name}/{name}"
+        digest = hashlib.sha256(f"{relative}\n{text}".encode()).hexdigest()
+        if digest in applied:
+            continue
+        for statement in split_statements(text):
+            conn.execute(statement)
+        conn.execute("CREATE TABLE IF NOT EXISTS ops.schema_applied "
+                     "(digest VARCHAR PRIMARY KEY, file VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+        conn.execute("INSERT OR REPLACE INTO ops.schema_applied VALUES (?, ?, now())", [digest, relative])
 
 
 @contextlib.contextmanager

@@ -117,6 +117,7 @@ def test_blocking_check_stops_posting_when_cash_disagrees_with_the_close(home):
     result = home.materialize("usen_reji", DAY1)
     assert not result.success
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert evaluations == {"entries_balance": True, "sales_match_slips": True, "cash_matches_close": False}
+    assert evaluations == {"entries_balance": True, "sales_match_slips": True, "cash_matches_close": False,
+                           "totals_match": True}
     assert "usen_reji__posted_entries" not in [e.step_key for e in result.all_events if e.is_step_success]
     assert_nothing_posted(home)
