@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--end", required=True, type=_date, help="last business day, inclusive (YYYY-MM-DD)")
 
     commands.add_parser("status", help="what the warehouse holds: days, documents, journal, postings, review")
+    commands.add_parser("publish", help="refresh the analysts' copy under $ACCTSYNC_HOME/published/")
 
     sample = commands.add_parser("sample", help="write the deterministic sample inbox")
     sample.add_argument("--home", type=Path, default=None, help="data root (default: ACCTSYNC_HOME)")
@@ -167,6 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"{prefix}  ok  documents {summary['documents']}  journal lines {summary['journal_lines']}  "
                   f"waiting for review {summary['waiting_review']}  {sent}", flush=True)
     elapsed = time.monotonic() - began
+    if totals["days"] and settings.publish.enabled:
+        _publish(settings, force=False)
     print(f"\nSummary: {totals['days']} day(s) ok, {len(failed)} failed in {elapsed:.1f}s; "
           f"documents {totals['documents']}, journal lines {totals['journal_lines']}, "
           f"posted lines {totals['posted_lines']}, lines waiting for review {totals['waiting_review']}")
@@ -175,6 +178,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         for source, day, reason in failed:
             print(f"- {source} {day}:\n    " + reason.replace("\n", "\n    "), file=sys.stderr)
         return 1
+    return 0
+
+
+def _publish(settings: Settings, force: bool) -> None:
+    """Refresh the analysts' copy (nothing is rewritten when the ledger did not change)."""
+    from acctsync_pipelines.lib.publish import publish
+
+    home = acctsync_home()
+    result = publish(Warehouse(home / "warehouse.duckdb"), home, parquet=settings.publish.parquet,
+                     keep_parquet_versions=settings.publish.keep_parquet_versions, force=force)
+    where = result.database or home / "published"
+    print(f"Analysts' copy: {where} ({result.reason})")
+
+
+def cmd_publish(_: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    _publish(settings, force=True)
     return 0
 
 
@@ -205,8 +228,9 @@ def cmd_status(_: argparse.Namespace) -> int:
     print("Lines waiting for review: acctsync review list   (approve, correct, learn: acctsync review --help)")
     print(f"Warehouse (pipeline-owned, do not open while it runs): {path}")
     print("Open the Dagster UI: make ui   (http://127.0.0.1:3000)")
-    print(f"Query the journal: .venv/bin/python -c \"import duckdb; "
-          f"print(duckdb.connect('{path}', read_only=True).sql('SELECT * FROM ledger.journal_lines LIMIT 20'))\"")
+    published = home / "published" / "acctsync.duckdb"
+    print(f"Query the journal (analysts' copy; refresh: acctsync publish): .venv/bin/python -c \"import duckdb; "
+          f"print(duckdb.connect('{published}', read_only=True).sql('SELECT * FROM ledger.journal_lines LIMIT 20'))\"")
     return 0
 
 
@@ -221,7 +245,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "status": cmd_status, "sample": cmd_sample, "review": cmd_review}[args.command]
+    handler = {"run": cmd_run, "status": cmd_status, "sample": cmd_sample, "review": cmd_review,
+               "publish": cmd_publish}[args.command]
     return handler(args)
 
 

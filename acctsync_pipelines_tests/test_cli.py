@@ -56,3 +56,18 @@ def test_turned_off_source_is_refused(home, capsys):
     home.configure({"sources": {"usen_reji": {"enabled": False}}})
     assert main(["run", "--source", "usen_reji", "--start", "2025-06-02", "--end", "2025-06-02"]) == 2
     assert "turned off" in capsys.readouterr().err
+
+
+def test_run_publishes_the_analysts_copy_and_skips_it_when_nothing_changed(home, capsys):
+    import duckdb
+
+    write(home.inbox("usen_reji"), simple_day(DAY1))
+    assert main(["run", "--source", "usen_reji", "--start", "2025-06-02", "--end", "2025-06-02"]) == 0
+    copy = home.root / "published" / "acctsync.duckdb"
+    assert f"Analysts' copy: {copy}" in capsys.readouterr().out
+    with duckdb.connect(str(copy), read_only=True) as analyst:
+        assert analyst.execute("SELECT count(*) FROM ledger.journal_lines").fetchone() == (2,)
+        # an analyst holding the copy open does not block the next run
+        assert main(["run", "--source", "usen_reji", "--start", "2025-06-02", "--end", "2025-06-02"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing new to post" in out
