@@ -74,34 +74,35 @@ def inbox_dir(home: Path) -> Path:
     return home / "inbox" / "usen_reji"
 
 
-def discover_bundles(home: Path, day: dt.date | None = None) -> list[Bundle]:
-    """Complete bundles (close.csv present) under the inbox, optionally for one day.
+def complete_bundle(inbox: Path, name: str) -> Bundle | None:
+    """The bundle in folder ``name`` of the inbox, if it is one and complete (close.csv present).
 
     Folders without close.csv are still being written and are left for later. Symlinks and
-    anything resolving outside the inbox are ignored.
+    anything resolving outside the inbox are not bundles.
     """
+    match = BUNDLE_NAME.match(name)
+    if not match:
+        return None
+    folder = inbox / name
+    close = folder / FILES["close"]
+    if not folder.is_dir() or not inside(inbox, folder) or not close.is_file() or not inside(inbox, close):
+        return None
+    try:
+        business_date = dt.datetime.strptime(match["date"], "%Y%m%d").date()
+    except ValueError:
+        return None
+    return Bundle(folder, match["store"], business_date, int(match["seq"]))
+
+
+def discover_bundles(home: Path, day: dt.date | None = None) -> list[Bundle]:
+    """Complete bundles under the inbox, optionally for one day."""
     inbox = inbox_dir(home)
     if not inbox.is_dir():
         return []
-    found = []
     wanted = None if day is None else f"{day:%Y%m%d}"
     # Names first (cheap), the filesystem checks only for the day's folders: a year's inbox holds thousands.
-    for name in sorted(os.listdir(inbox)):
-        match = BUNDLE_NAME.match(name)
-        if not match or (wanted is not None and match["date"] != wanted):
-            continue
-        folder = inbox / name
-        if not folder.is_dir() or not inside(inbox, folder):
-            continue
-        close = folder / FILES["close"]
-        if not close.is_file() or not inside(inbox, close):
-            continue
-        try:
-            business_date = dt.datetime.strptime(match["date"], "%Y%m%d").date()
-        except ValueError:
-            continue
-        found.append(Bundle(folder, match["store"], business_date, int(match["seq"])))
-    return found
+    names = [n for n in sorted(os.listdir(inbox)) if wanted is None or f"_{wanted}_" in n]
+    return [bundle for name in names if (bundle := complete_bundle(inbox, name)) is not None]
 
 
 def truth_bundles(bundles: list[Bundle]) -> dict[tuple[str, dt.date], Bundle]:
@@ -172,8 +173,8 @@ class UsenReji(Source):
             folder = path.relative_to(inbox).parts[0]
         except (ValueError, IndexError):
             return None
-        bundles = [b for b in discover_bundles(home) if b.folder.name == folder]
-        return [bundles[0].business_date] if bundles else None
+        bundle = complete_bundle(inbox, folder)
+        return [bundle.business_date] if bundle else None
 
     # -- raw -------------------------------------------------------------------------------------
 
