@@ -188,9 +188,11 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                                           for r in reconcile.posted_mismatches(conn, name, day, target)]
                     if result.export:
                         exports.append(str(result.export))
+                    if result.posts or result.reversals:
+                        where = f" in {result.export}" if result.export else f" (batch {result.batch_id})"
                         context.log.info(
                             f"{name} {day} → {target}: {result.posts} posted, {result.reversals} reversed, "
-                            f"{result.lines} lines in {result.export}"
+                            f"{result.lines} lines{where}"
                         )
             (waiting,) = conn.execute(
                 "SELECT count(*) FROM ledger.journal_lines WHERE source = ? AND status = 'needs_review'", [name]
