@@ -47,3 +47,17 @@ sample: install
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal data/exports data/published
 	find data/dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +
+
+# Benchmark: the pipeline (a Dagster backfill of a synthetic year) against DuckDB alone reading the
+# same files. Reports only; see README "Performance". Work files go to bench/ (git-ignored).
+.PHONY: bench bench-small
+bench: install
+	$(BIN)/python -m acctsync_pipelines.bench --size full
+
+bench-small: install
+	$(BIN)/python -m acctsync_pipelines.bench --size small
+
+# The reliability suite at full scale (make test runs the same tests at a small scale); prints a figures table.
+.PHONY: reliability
+reliability: install
+	ACCTSYNC_RELIABILITY=full $(BIN)/pytest -q acctsync_pipelines_tests/reliability
