@@ -1,16 +1,8 @@
 """The code location loads, with the four assets per source, checks and jobs, named as documented."""
 
-import warnings
 
 import dagster as dg
-
-
-def load(home):
-    from acctsync_pipelines.definitions import defs
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return defs()
+from acctsync_pipelines_tests.defs.conftest import load
 
 
 def test_usen_reji_assets_checks_and_job(home):

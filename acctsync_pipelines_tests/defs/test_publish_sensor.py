@@ -4,24 +4,10 @@ import datetime as dt
 import warnings
 
 import dagster as dg
-import pytest
 
 from acctsync_pipelines.defs.publish import PUBLISH_JOB, PUBLISHED_KEY, may_change_warehouse
 from acctsync_pipelines.lib.sample.usen_reji import write_sample
-
-
-def load(home):
-    from acctsync_pipelines.definitions import defs
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return defs()
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
+from acctsync_pipelines_tests.defs.conftest import load
 
 
 def tick(definitions, instance, cursor):

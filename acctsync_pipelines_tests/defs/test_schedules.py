@@ -9,16 +9,9 @@ import pytest
 
 from acctsync_pipelines.defs.schedules import RANGE_END, RANGE_START, nightly_days
 from acctsync_pipelines.lib.sample.usen_reji import write_sample
+from acctsync_pipelines_tests.defs.conftest import load
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def load(home):
-    from acctsync_pipelines.definitions import defs
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return defs()
 
 
 def tick(definitions, name: str, when: dt.datetime):

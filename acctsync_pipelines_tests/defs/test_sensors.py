@@ -11,20 +11,7 @@ from acctsync_pipelines.defs import sensors as sensors_module
 from acctsync_pipelines.defs.schedules import RANGE_END, RANGE_START
 from acctsync_pipelines.lib.config import load_settings
 from acctsync_pipelines.lib.sample.usen_reji import generate_days, write_bundle, write_sample
-
-
-def load(home):
-    from acctsync_pipelines.definitions import defs
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return defs()
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
+from acctsync_pipelines_tests.defs.conftest import load
 
 
 class Sensor:

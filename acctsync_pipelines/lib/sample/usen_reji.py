@@ -199,11 +199,10 @@ def write_sample(inbox: Path, seed: int = 20250601, start: dt.date = dt.date(202
     for index, sd in enumerate(store_days):
         encoding = "utf-8-sig" if index % 7 == 3 else "cp932"
         if sd is reclosed:
-            late = sd.slips[-2:]
+            # close 1 lacks the last two slips, which close 2 (the re-close) adds
             early = StoreDay(sd.store_code, sd.store_name, sd.day, sd.slips[:-2], sd.movements, sd.over_short)
             write_bundle(inbox, early, 1, encoding)
             write_bundle(inbox, sd, 2, encoding)
-            del late
         else:
             write_bundle(inbox, sd, 1, encoding)
     return store_days

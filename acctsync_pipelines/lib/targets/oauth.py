@@ -129,7 +129,7 @@ class OAuthSession:
             access, refresh = str(body["access_token"]), str(body.get("refresh_token") or old.refresh_token)
             expires_in = float(body.get("expires_in") or 0)
         except (ValueError, KeyError, TypeError):
-            raise AuthError(f"token refresh answered without an access token") from None
+            raise AuthError("token refresh answered without an access token") from None
         tokens = Tokens(access, refresh, time.time() + expires_in if expires_in else 0.0)
         self._remember(access, refresh)
         # Durable before use: a refresh token is single-use, the old one is spent now.
