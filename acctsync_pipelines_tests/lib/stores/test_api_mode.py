@@ -27,7 +27,7 @@ def configure_api(home, fake: FakeStoresApi) -> None:
 def test_a_day_is_fetched_paged_and_booked(home, run_stores, vendor_orders, vendor_remittances, monkeypatch):
     monkeypatch.setenv("STORES_API_TOKEN", TOKEN)
     with FakeStoresApi(orders=vendor_orders, remittances=vendor_remittances, sales_channels=CHANNELS,
-                       order_ids={"62e2591363eb58003fd5c2ea": ["62e3b45237d4652fe5dae525"]}, token=TOKEN) as fake:
+                       order_ids={"62e2591363eb58003fd5c2ea": ["0000testorder0000id0001"]}, token=TOKEN) as fake:
         configure_api(home, fake)
         fake.fail_next("/retail/202211/orders", 429, headers={"Retry-After": "0"})
         fake.fail_next("/retail/202211/sales_channels", 500)
@@ -54,7 +54,7 @@ def test_a_day_is_fetched_paged_and_booked(home, run_stores, vendor_orders, vend
                       "WHERE entry_id = 'stores:remittance:62e2591363eb58003fd5c2ea' AND account = '普通預金'") \
         == [("debit", "普通預金", 16595)]
     assert home.query("SELECT body ->> '$.order_ids[0]' FROM raw.stores_snapshots "
-                      "WHERE kind = 'remittance_order_ids'") == [("62e3b45237d4652fe5dae525",)]
+                      "WHERE kind = 'remittance_order_ids'") == [("0000testorder0000id0001",)]
     assert home.query("SELECT DISTINCT source_file FROM raw.stores_sightings ORDER BY 1") == [
         ("api:/retail/202211/orders",), ("api:/retail/202211/remittances",),
         ("api:/retail/202211/remittances/62e2591363eb58003fd5c2ea/order_ids",),
