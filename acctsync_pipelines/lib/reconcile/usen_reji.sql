@@ -4,22 +4,23 @@
 --   tenders         Σ payments                      = Σ sale/cancel/correction rows = Σ settlement lines of sales entries (debit − credit)
 --   cash_movements  Σ 入金 − Σ 出金                   = Σ cash_in − Σ cash_out        = cash account in cash-movement entries
 --   over_short      実現金在高 − 理論現金在高           = Σ over_short rows             = cash account in the over/short entry
+-- (Raw rows are also read through their business_date, so zone maps skip the rest of the year.)
 WITH truth AS (
     SELECT bundle_id, store_code FROM raw.usen_reji_bundles WHERE business_date = $day AND is_truth
 ),
 source_side AS (
     SELECT t.store_code, 'sales' AS measure, sum(ops.to_int(s.amount)) AS amount
-    FROM truth t JOIN raw.usen_reji_slips s USING (bundle_id) GROUP BY ALL
+    FROM truth t JOIN raw.usen_reji_slips s USING (bundle_id) WHERE s.business_date = $day GROUP BY ALL
     UNION ALL
     SELECT t.store_code, 'tenders', sum(ops.to_int(p.amount))
-    FROM truth t JOIN raw.usen_reji_payments p USING (bundle_id) GROUP BY ALL
+    FROM truth t JOIN raw.usen_reji_payments p USING (bundle_id) WHERE p.business_date = $day GROUP BY ALL
     UNION ALL
     SELECT t.store_code, 'cash_movements',
            sum(CASE m.direction WHEN '入金' THEN 1 ELSE -1 END * ops.to_int(m.amount))
-    FROM truth t JOIN raw.usen_reji_cash_movements m USING (bundle_id) GROUP BY ALL
+    FROM truth t JOIN raw.usen_reji_cash_movements m USING (bundle_id) WHERE m.business_date = $day GROUP BY ALL
     UNION ALL
     SELECT t.store_code, 'over_short', sum(ops.to_int(c.counted_cash) - ops.to_int(c.expected_cash))
-    FROM truth t JOIN raw.usen_reji_close c USING (bundle_id) GROUP BY ALL
+    FROM truth t JOIN raw.usen_reji_close c USING (bundle_id) WHERE c.business_date = $day GROUP BY ALL
 ),
 normalized AS (
     SELECT store_code, m.measure, sum(n.amount) AS amount
