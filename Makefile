@@ -18,9 +18,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Runs every implemented source over the committed sample through Dagster, then summarises.
+# Runs every implemented source over the committed sample through Dagster, settles the bank
+# statement's deposits against the receivables, then summarises. Without data/acctsync.yaml (or
+# ACCTSYNC_CONFIG) the sample café's settlement rules are used: acctsync_pipelines/lib/sample/demo_config.yaml.
 demo: install
 	ACCTSYNC_HOME=$(CURDIR)/data DAGSTER_HOME=$(CURDIR)/data/dagster_home \
+		ACCTSYNC_CONFIG=$${ACCTSYNC_CONFIG:-$(if $(wildcard data/acctsync.yaml),$(CURDIR)/data/acctsync.yaml,$(CURDIR)/acctsync_pipelines/lib/sample/demo_config.yaml)} \
 		$(BIN)/acctsync run --source all --start $(SAMPLE_START) --end $(SAMPLE_END)
 	@echo
 	@ACCTSYNC_HOME=$(CURDIR)/data $(BIN)/acctsync status

@@ -1,8 +1,9 @@
 """The ``acctsync`` command.
 
-``acctsync run --source <usen_reji|stores|amazon_business|all> --start YYYY-MM-DD --end YYYY-MM-DD``
+``acctsync run --source <usen_reji|stores|amazon_business|settlement|all> --start YYYY-MM-DD --end YYYY-MM-DD``
 materializes the four stages for each day through Dagster (in process, the same job the UI runs),
-one run per source and day so a bad day never holds back a good one.
+one run per source and day so a bad day never holds back a good one. ``all`` then settles the same
+days (``settlement_daily``: bank deposits matched to receivables) when there are bank statements.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from acctsync_pipelines.lib.sources import days_in
 from acctsync_pipelines.lib.warehouse import Warehouse
 from acctsync_pipelines.review_cli import add_review_parser, cmd_review
 
+SETTLEMENT = "settlement"  # not a source: the settlement_daily job, after the sources' days
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -34,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="materialize all four stages for a range of business days")
-    run.add_argument("--source", required=True, choices=[*SOURCE_NAMES, "all"])
+    run.add_argument("--source", required=True, choices=[*SOURCE_NAMES, SETTLEMENT, "all"])
     run.add_argument("--start", required=True, type=_date, help="first business day (YYYY-MM-DD)")
     run.add_argument("--end", required=True, type=_date, help="last business day, inclusive (YYYY-MM-DD)")
 
@@ -59,9 +62,10 @@ def _check_range(settings: Settings, sources: list[str], start: dt.date, end: dt
     if end >= today:
         return f"--end {end} is not a finished business day yet (today is {today} in {settings.timezone})"
     for source in sources:
-        first = settings.source(source).start_date
+        first = settings.settlement.start_date if source == SETTLEMENT else settings.source(source).start_date
         if start < first:
-            return (f"--start {start} is before sources.{source}.start_date ({first}); "
+            key = "settlement" if source == SETTLEMENT else f"sources.{source}"
+            return (f"--start {start} is before {key}.start_date ({first}); "
                     "set an earlier start_date in the configuration to book those days")
     return None
 
@@ -85,7 +89,12 @@ def _failure_text(result) -> str:
     return "the run failed (see the Dagster run log)"
 
 
-def _day_summary(warehouse: Warehouse, source: str, day: dt.date) -> dict[str, int]:
+def _day_summary(warehouse: Warehouse, source: str, day: dt.date) -> dict:
+    if source == SETTLEMENT:
+        from acctsync_pipelines.lib.settlement.reports import day_summary
+
+        with warehouse.connect(read_only=True) as conn:
+            return day_summary(conn, day)
     with warehouse.connect(read_only=True) as conn:
         row = conn.execute(
             """SELECT
@@ -116,7 +125,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     sources = list(settings.enabled_sources) if args.source == "all" else [args.source]
-    if args.source != "all" and args.source not in settings.enabled_sources:
+    if args.source == SETTLEMENT:
+        if not settings.settlement.enabled:
+            return _fail("settlement is turned off (settlement.enabled: false)")
+    elif args.source != "all" and args.source not in settings.enabled_sources:
         return _fail(f"source {args.source} is turned off (sources.{args.source}.enabled: false)")
     problem = _check_range(settings, sources, args.start, args.end)
     if problem:
@@ -129,6 +141,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     instance = _instance()
     warehouse = Warehouse(acctsync_home() / "warehouse.duckdb")
     days = days_in(args.start, args.end + dt.timedelta(days=1))
+    run_days = {source: days for source in sources}
+    if args.source == "all" and settings.settlement.enabled:
+        from acctsync_pipelines.lib.settlement.statement import statement_files
+
+        # the same days' deposits, once the sources have booked the receivables they pay
+        if statement_files(acctsync_home()):
+            sources.append(SETTLEMENT)
+            run_days[SETTLEMENT] = [d for d in days if d >= settings.settlement.start_date]
+        else:
+            print("(settlement: no bank statements in inbox/bank/; skipped)")
     failed: list[tuple[str, dt.date, str]] = []
     totals = {"days": 0, "documents": 0, "journal_lines": 0, "posted_lines": 0, "waiting_review": 0}
     began = time.monotonic()
@@ -141,10 +163,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return _fail(f"source {source} is not available in this version of acctsync")
             print(f"({source}: not available in this version; skipped)")
             sources.remove(source)
-    total_runs = len(sources) * len(days)
+    total_runs = sum(len(run_days[source]) for source in sources)
     for source in sources:
         job = jobs[source]
-        for day in days:
+        for day in run_days[source]:
             started = dt.datetime.now(dt.timezone.utc)
             result = job.execute_in_process(
                 partition_key=day.isoformat(), instance=instance, raise_on_error=False,
@@ -165,7 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             for key in ("documents", "journal_lines", "waiting_review"):
                 totals[key] += summary[key]
             sent = f"posted {posted} lines ({', '.join(batches)})" if batches else "nothing new to post"
-            print(f"{prefix}  ok  documents {summary['documents']}  journal lines {summary['journal_lines']}  "
+            print(f"{prefix}  ok  documents {summary['documents']}{summary.get('detail', '')}  "
+                  f"journal lines {summary['journal_lines']}  "
                   f"waiting for review {summary['waiting_review']}  {sent}", flush=True)
     elapsed = time.monotonic() - began
     if totals["days"] and settings.publish.enabled:
@@ -220,10 +243,15 @@ def cmd_status(_: argparse.Namespace) -> int:
                       coalesce(posted_lines, 0), coalesce(batches, 0), coalesce(waiting, 0)
                FROM j FULL JOIN d USING (source) FULL JOIN p USING (source) ORDER BY source"""
         ).fetchall()
+        from acctsync_pipelines.lib.settlement.reports import status_lines
+
+        settlement = status_lines(conn)
     header = ("source", "days", "documents", "journal lines", "posted lines", "batches", "waiting for review")
     widths = [max(len(str(v)) for v in col) for col in zip(header, *rows)]
     for row in [header, *rows]:
         print("  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths))))
+    if settlement:
+        print("\n" + "\n".join(settlement))
     print(f"\nYayoi import files: {home / 'exports' / 'yayoi'}")
     print("Lines waiting for review: acctsync review list   (approve, correct, learn: acctsync review --help)")
     print(f"Warehouse (pipeline-owned, do not open while it runs): {path}")

@@ -170,6 +170,7 @@ def test_webserver_loads_everything_and_a_ui_backfill_books_every_source(dagster
         assert assets[f"{source}/journal_entries"]["hasAssetChecks"]
     assert "analysts/published_warehouse" in assets
     schedules = {s["name"]: s for s in repo["schedules"]}
+    assert schedules.pop("settlement_nightly")["cronSchedule"] == "0 4 * * *"  # an hour after the sources'
     assert set(schedules) == {f"{s}_nightly" for s in sources}
     assert all(s["executionTimezone"] == "Asia/Tokyo" and s["cronSchedule"] == "0 3 * * *" for s in schedules.values())
     sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}

@@ -5,7 +5,8 @@
   ``<source>_daily`` for the business days a new or changed file affects (the source says which,
   ``Source.days_for_inbox_file``), consecutive days as one range run, and only days that exist as
   partitions. Run keys hash the changed files' digests and mtimes, so a USEN re-close (a new
-  締め回数 bundle) runs its day again even though that day ran before.
+  締め回数 bundle) runs its day again even though that day ran before. Bank exports in
+  ``inbox/bank/`` request ``settlement_daily`` for the value dates they hold (``BankInbox``).
 - ``<source>_api_poll``: for API sources that implement ``poll_activity`` (``lib/polling.py``), off by
   default; requests the days with new activity since its cursor.
 """
@@ -21,9 +22,11 @@ from acctsync_pipelines.defs.available import available_sources
 from acctsync_pipelines.defs.pipeline import source_job
 from acctsync_pipelines.defs.resources import AcctsyncResource
 from acctsync_pipelines.defs.schedules import day_range_request
+from acctsync_pipelines.defs.settlement import settlement_job
 from acctsync_pipelines.lib import inbox_scan
 from acctsync_pipelines.lib.config import Settings, load_settings
 from acctsync_pipelines.lib.polling import polls_activity
+from acctsync_pipelines.lib.settlement.statement import BankInbox
 from acctsync_pipelines.lib.sources import Source
 
 POLLING_SOURCES = ("stores", "amazon_business")
@@ -44,10 +47,15 @@ def build_inbox_sensor(sources: list[Source], settings: Settings) -> dg.SensorDe
     cfg = settings.sensors.inbox
     by_name = {s.name: s for s in sources}
     first_days = {s.name: settings.source(s.name).start_date for s in sources}
+    jobs = {s.name: source_job(s) for s in sources}
+    if settings.settlement.enabled:
+        by_name[BankInbox.name] = BankInbox(settings.settlement)
+        first_days[BankInbox.name] = settings.settlement.start_date
+        jobs[BankInbox.name] = settlement_job()
 
     @dg.sensor(
         name="inbox_sensor",
-        jobs=[source_job(s) for s in sources],
+        jobs=list(jobs.values()),
         minimum_interval_seconds=cfg.interval_seconds,
         default_status=_status(cfg.default_status),
         description=("New or changed files in $ACCTSYNC_HOME/inbox/<source>/ → run that source for the business "
@@ -66,7 +74,7 @@ def build_inbox_sensor(sources: list[Source], settings: Settings) -> dg.SensorDe
         for r in result.ranges:
             context.log.info(f"{r.source} {r.start}..{r.end}: {', '.join(r.files[:10])}"
                              + (f" and {len(r.files) - 10} more" if len(r.files) > 10 else ""))
-            requests.append(day_range_request(f"{r.source}_daily", r.start, r.end, r.run_key, "inbox_sensor"))
+            requests.append(day_range_request(jobs[r.source].name, r.start, r.end, r.run_key, "inbox_sensor"))
         skip = None if requests else (
             f"no new or changed inbox files ready; {result.waiting} file(s) waiting for their size to settle"
             if result.waiting else "no new or changed inbox files")

@@ -7,7 +7,9 @@
   Checks: ``entries_balance`` (blocking); ``settled_once`` and ``overdue_receivables`` (warnings).
 - ``settlement/posted_entries`` posts the day's settlement entries to ``settlement.targets`` through
   the posting log, like every source's ``posted_entries``.
-- Job ``settlement_daily`` runs both for a day or a range.
+- Job ``settlement_daily`` runs both for a day or a range. The inbox sensor (``defs/sensors.py``)
+  requests it for the value dates of a new or changed bank export; ``settlement_nightly`` runs it an
+  hour after the sources' nightly schedules, for the previous day and the sources' longest lookback.
 """
 
 import datetime as dt
@@ -17,6 +19,7 @@ import dagster as dg
 from acctsync_pipelines.defs.available import available_sources
 from acctsync_pipelines.defs.pipeline import BACKFILL, _markdown_table, window_days
 from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
+from acctsync_pipelines.defs.schedules import day_range_request, nightly_days
 from acctsync_pipelines.lib import sources as stages
 from acctsync_pipelines.lib.config import Settings, load_settings
 from acctsync_pipelines.lib.errors import InputError, PostingError
@@ -28,6 +31,49 @@ GROUP = matching.SOURCE
 MATCHES = dg.AssetKey([GROUP, "matches"])
 POSTED = dg.AssetKey([GROUP, "posted_entries"])
 EXAMPLES = 20
+JOB_NAME = f"{GROUP}_daily"
+_JOB: list = []
+
+
+def settlement_job():
+    """The one ``settlement_daily`` job object, shared by the definitions below and the inbox sensor
+    (Dagster refuses two different job definitions with the same name)."""
+    if not _JOB:
+        _JOB.append(dg.define_asset_job(
+            JOB_NAME, selection=dg.AssetSelection.groups(GROUP),
+            description="Match a day's (or a range's) bank deposits and post the settlements."))
+    return _JOB[0]
+
+
+def build_nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    """An hour after the sources' nightly runs (the receivables are booked by then): the previous
+    value date, and the longest of the sources' lookbacks before it, whose receivables may have changed."""
+    cfg = settings.schedules
+    hour = (cfg.hour + 1) % 24
+    lookback = max((getattr(cfg.lookback_days, s.name, 0) for s in available_sources(settings)), default=0)
+    first_day = settings.settlement.start_date
+
+    @dg.schedule(
+        name=f"{GROUP}_nightly", cron_schedule=f"{cfg.minute} {hour} * * *", execution_timezone=settings.timezone,
+        job=settlement_job(),
+        default_status=(dg.DefaultScheduleStatus.RUNNING if cfg.default_status == "running"
+                        else dg.DefaultScheduleStatus.STOPPED),
+        description=(f"Settlement: at {hour:02d}:{cfg.minute:02d} {settings.timezone}, match the previous day's "
+                     f"deposits and re-match the {lookback} day(s) before it."),
+    )
+    def nightly(context: dg.ScheduleEvaluationContext):
+        when = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+        previous, lookback_range = nightly_days(when, settings.timezone, first_day, lookback)
+        if previous is None:
+            return dg.SkipReason(f"the previous day is before settlement.start_date {first_day}")
+        requests = []
+        if lookback_range:
+            start, end = lookback_range
+            requests.append(day_range_request(JOB_NAME, start, end, f"lookback:{start}..{end}", "schedule_lookback"))
+        requests.append(day_range_request(JOB_NAME, previous, previous, f"nightly:{previous}", "schedule"))
+        return requests
+
+    return nightly
 
 
 def _failure(stage: str, failures: dict[dt.date, str]) -> dg.Failure:
@@ -194,6 +240,5 @@ def settlement() -> dg.Definitions:
             "export_files": dg.MetadataValue.json(exports), "lines_waiting_for_review": waiting,
         })
 
-    job = dg.define_asset_job(f"{GROUP}_daily", selection=dg.AssetSelection.groups(GROUP),
-                              description="Match a day's (or a range's) bank deposits and post the settlements.")
-    return dg.Definitions(assets=[matches, posted_entries], jobs=[job])
+    return dg.Definitions(assets=[matches, posted_entries], jobs=[settlement_job()],
+                          schedules=[build_nightly_schedule(settings)])

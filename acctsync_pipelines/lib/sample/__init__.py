@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from acctsync_pipelines.lib.sample import amazon_business, stores, usen_reji
+from acctsync_pipelines.lib.sample import amazon_business, bank, stores, usen_reji
 
 SAMPLE_START = dt.date(2025, 6, 1)
 SAMPLE_DAYS = 21
@@ -20,6 +20,8 @@ GENERATORS = [
     ("usen_reji", lambda inbox, start, days: f"{len(usen_reji.write_sample(inbox, start=start, days=days))} store-days"),
     ("amazon_business", lambda inbox, start, days: f"{len(amazon_business.write_sample(inbox, start=start, days=days))} files"),
     ("stores", lambda inbox, start, days: f"{len(stores.write_sample(inbox, start=start, days=days))} files"),
+    # the bank statement whose deposits pay the sources' receivables (settlement rules: sample/demo_config.yaml)
+    ("bank", lambda inbox, start, days: f"{len(bank.write_sample(inbox, start=start, days=days))} statement file"),
 ]
 
 

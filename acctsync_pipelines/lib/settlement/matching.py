@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+# The report views read STORES' raw records (a remittance's order ids): its tables are created first.
+import acctsync_pipelines.lib.stores.source  # noqa: F401
 from acctsync_pipelines.lib import config_tables
 from acctsync_pipelines.lib.config import Settings
 from acctsync_pipelines.lib.errors import InputError

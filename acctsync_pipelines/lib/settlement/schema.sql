@@ -146,7 +146,10 @@ CREATE OR REPLACE MACRO ops.settlement_due_date(sale_date, cycle_kind, days_afte
 -- Every open receivable item: per source, sub-account, store and sale day, what was charged to
 -- accounts.receivable, what settlement entries cleared, and what remains. Sub-accounts a source
 -- clears itself (a payout entry that debits the bank, e.g. STORES remittances) are never matched
--- here: their payouts are applied oldest first, for ageing only; so are sub-accounts no rule settles.
+-- here. A STORES remittance whose order ids were read (/remittances/{id}/order_ids) clears exactly
+-- its orders' receivables (an order booked later, e.g. shipped after the transfer, is cleared once
+-- booked); other payouts are applied oldest first, for ageing only, to what the listed ones leave;
+-- so are sub-accounts no rule settles.
 CREATE OR REPLACE VIEW reports.open_receivables AS
 WITH cfg AS (SELECT * FROM ops.settlement_config LIMIT 1),
 bank_entries AS (
@@ -155,7 +158,8 @@ bank_entries AS (
     WHERE l.side = 'debit' AND l.source <> 'settlement'
 ),
 ar AS (
-    SELECT l.source, l.sub_account, coalesce(l.store_code, '') AS store_code, l.department, l.business_date,
+    SELECT l.entry_id, l.source, l.sub_account, coalesce(l.store_code, '') AS store_code, l.department,
+           l.business_date, l.source_ref,
            CASE l.side WHEN 'debit' THEN l.amount ELSE -l.amount END AS signed_amount,
            b.entry_id IS NOT NULL AS paid_by_source
     FROM ledger.journal_entry_lines l
@@ -167,8 +171,40 @@ charges AS (
     SELECT source, sub_account, store_code, department, business_date AS sale_date, sum(signed_amount) AS charged
     FROM ar WHERE NOT paid_by_source GROUP BY ALL
 ),
+payouts AS (
+    SELECT entry_id, source, sub_account, -sum(signed_amount) AS paid FROM ar WHERE paid_by_source GROUP BY ALL
+),
+-- STORES order number → the booked remittance that lists the order (one, should two list it), from
+-- the newest order id list read for each remittance.
+newest_lists AS (
+    SELECT record_id AS remittance_id, body
+    FROM raw.stores_snapshots
+    WHERE kind = 'remittance_order_ids'
+    QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY loaded_at DESC, revision) = 1
+),
+listed_ids AS (
+    SELECT remittance_id, unnest(json_extract_string(body, '$.order_ids[*]')) AS order_id FROM newest_lists
+),
+listed_orders AS (
+    SELECT o.body ->> 'number' AS source_ref, min(p.entry_id) AS payout_entry
+    FROM listed_ids x
+    JOIN payouts p ON p.source = 'stores' AND p.entry_id = 'stores:remittance:' || x.remittance_id
+    JOIN raw.stores_snapshots o ON o.kind = 'order' AND o.record_id = x.order_id
+    GROUP BY 1
+),
+by_order AS (
+    SELECT a.source, a.sub_account, a.store_code, a.department, a.business_date AS sale_date,
+           sum(a.signed_amount) AS cleared_by_order
+    FROM ar a
+    JOIN listed_orders x ON a.source = 'stores' AND a.source_ref = x.source_ref
+    JOIN payouts p ON p.entry_id = x.payout_entry AND p.sub_account = a.sub_account
+    WHERE NOT a.paid_by_source
+    GROUP BY ALL
+),
 source_payouts AS (
-    SELECT source, sub_account, -sum(signed_amount) AS paid FROM ar WHERE paid_by_source GROUP BY ALL
+    SELECT source, sub_account,
+           coalesce(sum(paid) FILTER (WHERE entry_id NOT IN (SELECT payout_entry FROM listed_orders)), 0) AS paid
+    FROM payouts GROUP BY ALL
 ),
 settled AS (
     SELECT source, sub_account, store_code, department, sale_date, sum(amount) AS settled
@@ -176,7 +212,8 @@ settled AS (
 ),
 items AS (
     SELECT c.source, c.sub_account, c.store_code, c.department, c.sale_date, c.charged,
-           coalesce(s.settled, 0) AS settled, coalesce(p.paid, 0) AS source_paid,
+           coalesce(s.settled, 0) AS settled, coalesce(b.cleared_by_order, 0) AS by_order,
+           coalesce(p.paid, 0) AS source_paid,
            p.source IS NOT NULL AS cleared_by_source, r.rule AS configured_rule,
            CASE WHEN p.source IS NULL THEN r.rule END AS rule,
            CASE WHEN p.source IS NULL AND r.rule IS NOT NULL THEN
@@ -185,26 +222,28 @@ items AS (
            r.grace_days, r.window_days
     FROM charges c
     LEFT JOIN settled s USING (source, sub_account, store_code, department, sale_date)
+    LEFT JOIN by_order b USING (source, sub_account, store_code, department, sale_date)
     LEFT JOIN source_payouts p USING (source, sub_account)
     LEFT JOIN (ops.settlement_rule_accounts ra JOIN ops.settlement_rules r USING (rule))
            ON ra.sub_account = c.sub_account AND (len(r.stores) = 0 OR list_contains(r.stores, c.store_code))
 ),
 oldest_first AS (
     SELECT *,
-           sum(greatest(charged - settled, 0)) OVER (
+           sum(greatest(charged - settled - by_order, 0)) OVER (
                PARTITION BY source, sub_account, rule IS NULL ORDER BY sale_date, store_code, department
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative_open,
-           source_paid + sum(greatest(settled - charged, 0)) OVER (
+           source_paid + sum(greatest(settled + by_order - charged, 0)) OVER (
                PARTITION BY source, sub_account, rule IS NULL) AS credits
     FROM items
 )
 SELECT source, sub_account, store_code, department, sale_date, rule, configured_rule, expected_date, grace_days,
        charged, settled,
        CASE WHEN rule IS NULL THEN charged - settled
-                 - least(greatest(charged - settled, 0), greatest(cumulative_open - credits, 0)) ELSE 0 END
+                 - least(greatest(charged - settled - by_order, 0), greatest(cumulative_open - credits, 0)) ELSE 0 END
            AS cleared_by_source,
-       CASE WHEN rule IS NULL THEN least(greatest(charged - settled, 0), greatest(cumulative_open - credits, 0))
-            ELSE charged - settled END AS remaining
+       CASE WHEN rule IS NULL THEN least(greatest(charged - settled - by_order, 0), greatest(cumulative_open - credits, 0))
+            ELSE charged - settled END AS remaining,
+       by_order AS cleared_by_orders
 FROM oldest_first
 -- a receivable a rule expected paid before settlement began was paid outside acctsync's view
 WHERE rule IS NULL OR expected_date + window_days >= (SELECT start_date FROM ops.settlement_config LIMIT 1);

@@ -8,15 +8,17 @@ header row is the first row that holds all of them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from acctsync_pipelines.lib.errors import InputError
-from acctsync_pipelines.lib.settlement.settings import StatementColumns
+from acctsync_pipelines.lib.settlement.settings import SettlementSettings, StatementColumns
 from acctsync_pipelines.lib.textfiles import decode_text, inside
 
 HEADER_SEARCH_ROWS = 30
@@ -116,3 +118,46 @@ def read_statements(home: Path, columns: StatementColumns) -> Statement:
         {"source_file": "str", "digest": "str", "line_count": "int64"}
     )
     return Statement(lines=lines, files=file_frame)
+
+
+# 和暦 as banks print it (R7.6.15, 令和7年6月15日, H31.4.30); the same forms as ops.settlement_wareki.
+_WAREKI = re.compile(r"^(R|令和|H|平成)\s*(\d{1,2})[./年-](\d{1,2})[./月-](\d{1,2})日?$")
+_ERA_BASE = {"R": 2018, "令和": 2018, "H": 1988, "平成": 1988}
+
+
+def value_date(text: str, formats: list[str]) -> dt.date | None:
+    """A statement date as load_statement.sql reads it (the formats in order, then 和暦); None if unreadable."""
+    text = text.strip()
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    found = _WAREKI.match(text)
+    if found:
+        era, year, month, day = found.groups()
+        try:
+            return dt.date(_ERA_BASE[era] + int(year), int(month), int(day))
+        except ValueError:
+            return None
+    return None
+
+
+class BankInbox:
+    """``$ACCTSYNC_HOME/inbox/bank/`` as the inbox sensor sees it: a new or changed export asks for
+    settlement of the value dates it holds (``lib/inbox_scan.py`` calls ``days_for_inbox_file``)."""
+
+    name = "bank"
+
+    def __init__(self, settlement: SettlementSettings):
+        self.settlement = settlement
+
+    def days_for_inbox_file(self, home: Path, path: Path) -> list[dt.date] | None:
+        if path.suffix.lower() != ".csv" or not path.is_file() or not inside(inbox_dir(home), path):
+            return None
+        try:
+            frame = read_statement_file(home, path, self.settlement.columns)
+        except (InputError, OSError):
+            return None  # not (yet) an export with the mapped headers
+        days = {value_date(text, self.settlement.date_formats) for text in frame["date_text"]}
+        return sorted(d for d in days if d is not None and d >= self.settlement.start_date)

@@ -61,3 +61,20 @@ def test_an_export_without_the_mapped_headers_names_what_is_missing(home):
     assert str(raised.value) == (
         "inbox/bank/odd.csv: row 1: no header row with all of 日付, 摘要, お預入れ, お引出し, 残高 in the first 30 rows "
         "(the first row has 年月日, お取引内容, 入金, 出金); map your bank's headers in settlement.columns")
+
+
+def test_the_inbox_sensor_reads_dates_as_the_settlement_sql_does(tmp_path):
+    """The sensor asks for the days a file holds (Python); load_statement.sql reads them: both agree."""
+    from acctsync_pipelines.lib.settlement import matching  # noqa: F401 - registers the settlement macros
+    from acctsync_pipelines.lib.settlement.statement import value_date
+    from acctsync_pipelines.lib.warehouse import Warehouse
+
+    formats = load_settings().settlement.date_formats
+    texts = ["2025/06/15", "2025-6-5", "2025年06月15日", "20250615", "2025.06.15", " R7.6.15 ", "R07/06/15",
+             "令和7年6月15日", "H31.4.30", "平成31年4月30日", "R7.2.30", "15/06/2025", "", "2025/13/01"]
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        in_sql = [conn.execute("SELECT coalesce(CAST(try_strptime(trim(?), ?) AS DATE), ops.settlement_wareki(?))",
+                               [t, formats, t]).fetchone()[0] for t in texts]
+    assert [value_date(t, formats) for t in texts] == in_sql
+    assert in_sql[:10] == [D(2025, 6, 15), D(2025, 6, 5), *[D(2025, 6, 15)] * 6, D(2019, 4, 30), D(2019, 4, 30)]
+    assert in_sql[10:] == [None] * 4
