@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import subprocess
+import sys
+import textwrap
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -74,6 +79,61 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     monkeypatch.delenv("ACCTSYNC_CONFIG", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     return Home(root)
+
+
+@contextlib.contextmanager
+def module_home(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Home]:
+    """A Home for a module-scoped fixture: ACCTSYNC_HOME points at it (and no outside configuration or
+    DAGSTER_HOME applies) for as long as the context is open."""
+    root = tmp_path_factory.mktemp(name) / "acctsync_home"
+    root.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCTSYNC_HOME", str(root))
+        patch.delenv("ACCTSYNC_CONFIG", raising=False)
+        patch.delenv("DAGSTER_HOME", raising=False)
+        yield Home(root)
+
+
+# A second process, as an analyst's notebook would be: opens a DuckDB file and keeps it open, answering
+# each line on stdin with the journal's line count (same connection) until its stdin closes.
+ANALYST = textwrap.dedent("""
+    import sys, duckdb
+    path, mode = sys.argv[1], sys.argv[2]
+    try:
+        conn = duckdb.connect(path, read_only=(mode == "ro"))
+    except duckdb.Error as exc:
+        print("refused", type(exc).__name__, flush=True)
+        conn = duckdb.connect(path, read_only=True)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(conn.execute("SELECT count(*) FROM ledger.journal_lines").fetchone()[0], flush=True)
+""")
+
+
+class Analyst:
+    """The ANALYST process holding ``database`` open (``mode`` 'ro' or 'rw'); ``count()`` asks it."""
+
+    def __init__(self, database: Path, mode: str = "ro"):
+        self.process = subprocess.Popen([sys.executable, "-c", ANALYST, str(database), mode], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env={**os.environ})
+        first = self.process.stdout.readline()
+        self.refused = first.startswith("refused")  # a read-write open of the read-only copy (not as root)
+        if self.refused:
+            first = self.process.stdout.readline()
+        assert first.strip() == "ready", first
+
+    def count(self) -> int:
+        self.process.stdin.write("count\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from acctsync_pipelines.lib.config import PROJECT_ROOT
 from acctsync_pipelines.lib.publish import SCHEMAS, publish
 from acctsync_pipelines.lib.sample.usen_reji import write_sample
 from acctsync_pipelines.lib.warehouse import Warehouse
-from acctsync_pipelines_tests.conftest import Home
+from acctsync_pipelines_tests.conftest import module_home
 
 DOC = PROJECT_ROOT / "docs" / "warehouse.md"
 
@@ -25,15 +25,10 @@ def sql_blocks(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> duckdb.DuckDBPyConnection:
-    root = tmp_path_factory.mktemp("docs") / "acctsync_home"
-    root.mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ACCTSYNC_HOME", str(root))
-        patch.delenv("ACCTSYNC_CONFIG", raising=False)
-        patch.delenv("DAGSTER_HOME", raising=False)
-        home = Home(root)
+    with module_home(tmp_path_factory, "docs") as home:
         write_sample(home.inbox("usen_reji"), start=dt.date(2025, 6, 1), days=3)
         assert home.materialize("usen_reji", "2025-06-01", "2025-06-03").success
+    root = home.root
     result = publish(Warehouse(root / "warehouse.duckdb"), root)
     conn = duckdb.connect(str(result.database), read_only=True)
     yield conn

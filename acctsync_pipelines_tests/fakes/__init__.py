@@ -3,18 +3,20 @@
 Each fake keeps the target's state (documents, masters, tokens), records every request it received,
 and can be told to misbehave for the next matching request (``fail_next``): answer 429 or 500,
 expire the access token, or do the work and then drop the connection without answering (the lost
-acknowledgement every duplicate-posting bug starts from).
+acknowledgement every duplicate-posting bug starts from). ``random_faults`` (fakes/faults.py) injects
+such faults at random, seeded, on any request but the token endpoint's.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from acctsync_pipelines_tests.fakes.faults import RandomFaults, drop_connection, send_quietly, signature
 
 
 @dataclass
@@ -63,6 +65,7 @@ class LoopbackApi:
         self.refreshes = 0
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+        self.random_faults: RandomFaults | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> str:
@@ -164,24 +167,41 @@ class LoopbackApi:
         method = request.command
         with self.lock:
             self.received.append(Received(method, parts.path, query, body, headers))
+        chaos = self.random_faults
+        injection = None
+        if chaos is not None and not self.is_token_path(parts.path):
+            injection = chaos.draw(signature(method, parts.path, query, body))
+        if injection is not None and injection.before_work:
+            if injection.kind == "timeout":
+                chaos.hold()
+                drop_connection(request)
+                return
+            if injection.kind == "429":
+                reply = Reply(429, self.rate_limited_body(), {"Retry-After": chaos.retry_after})
+            else:
+                reply = Reply(500, self.server_error_body())
+            self._send(request, reply)
+            return
         try:
             reply = self._dispatch(method, parts.path, query, body, headers)
         except DropConnection:
-            request.close_connection = True
-            try:
-                request.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            drop_connection(request)
             return
+        if injection is not None:  # lost: the work is done, the answer does not arrive
+            if injection.lost_way == "drop":
+                drop_connection(request)
+                return
+            if injection.lost_way == "500":
+                reply = Reply(500, self.server_error_body())
+            else:
+                chaos.hold()
+        self._send(request, reply)
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, reply: Reply) -> None:
         payload = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
-        request.send_response(reply.status)
-        if payload:
-            request.send_header("Content-Type", "application/json; charset=utf-8")
-        for name, value in reply.headers.items():
-            request.send_header(name, value)
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+        headers = {"Content-Type": "application/json; charset=utf-8"} if payload else {}
+        send_quietly(request, reply.status, payload, {**headers, **reply.headers})
 
     def _dispatch(self, method: str, path: str, query: dict, body: Any, headers: dict) -> Reply:
         if self.is_token_path(path):

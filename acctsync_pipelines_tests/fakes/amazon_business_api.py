@@ -10,7 +10,9 @@ refresh-token grant (``POST /auth/o2/token``, form encoded).
 It answers a request that equals one of the vendor's static sandbox examples with that example, and
 otherwise serves the transactions and invoice details it was given (the sandbox's invoice details
 are served per order line item too). Access tokens are checked on every call (``x-amz-access-token``)
-and can be made to expire after a number of uses; ``fail_next`` scripts 429 / 5xx answers.
+and can be made to expire after a number of uses; ``fail_next`` scripts 429 / 5xx answers;
+``random_faults`` (fakes/faults.py) injects faults at random, seeded, on the API (not the token endpoint).
+A page token stays valid after use, so a page whose answer was lost can be asked for again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from acctsync_pipelines_tests.fakes.faults import RandomFaults, drop_connection, send_quietly, signature
 
 TRANSACTIONS = "/reconciliation/2021-01-08/transactions"
 INVOICES = "/reconciliation/2021-01-08/invoices"
@@ -111,6 +115,7 @@ class FakeAmazonBusinessApi:
         self._tokens: dict[str, int] = {}      # live access token → requests served with it
         self._pages: dict[str, tuple[dt.datetime, dt.datetime, int]] = {}
         self._faults: deque[Fault] = deque()
+        self.random_faults: RandomFaults | None = None
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -187,21 +192,42 @@ class FakeAmazonBusinessApi:
             except ValueError:
                 body = raw.decode("utf-8", "replace")
         seen = Seen(request.command, parts.path, params, body, request.headers.get("x-amz-access-token"))
+        chaos = self.random_faults
+        injection = None
+        if chaos is not None and parts.path != TOKEN:
+            injection = chaos.draw(signature(request.command, parts.path, params, body))
         with self._lock:
             self.seen.append(seen)
-            status, payload, headers = self._answer(seen)
+            if injection is not None and injection.before_work:
+                status, payload, headers = self._injected(injection, chaos)
+            else:
+                status, payload, headers = self._answer(seen)
             seen.status = status
+        if injection is not None and injection.kind == "timeout":
+            chaos.hold()
+            drop_connection(request)
+            return
+        if injection is not None and injection.kind == "lost":  # answered, but the answer does not arrive
+            if injection.lost_way == "drop":
+                drop_connection(request)
+                return
+            if injection.lost_way == "500":
+                status, payload, headers = 500, _error("InternalFailure", "We encountered an internal error."), {}
+            else:
+                chaos.hold()
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(data)))
-        request.send_header("x-amzn-RequestId", f"req-{len(self.seen)}")
-        if parts.path != TOKEN:
-            request.send_header("x-amzn-RateLimit-Limit", "2.0")
-        for name, value in headers.items():
-            request.send_header(name, value)
-        request.end_headers()
-        request.wfile.write(data)
+        headers = {"Content-Type": "application/json", "x-amzn-RequestId": f"req-{len(self.seen)}",
+                   **({"x-amzn-RateLimit-Limit": "2.0"} if parts.path != TOKEN else {}), **headers}
+        send_quietly(request, status, data, headers)
+
+    @staticmethod
+    def _injected(injection, chaos: RandomFaults) -> tuple[int, Any, dict[str, str]]:
+        if injection.kind == "timeout":
+            return 0, None, {}  # never answered
+        if injection.kind == "429":
+            return 429, _error("QuotaExceeded", "You exceeded your quota for the requested resource."), \
+                {"Retry-After": chaos.retry_after}
+        return 500, _error("InternalFailure", "We encountered an internal error. Please try again."), {}
 
     def _answer(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
         if seen.path == TOKEN and seen.method == "POST":
@@ -256,7 +282,7 @@ class FakeAmazonBusinessApi:
                                    "nextPageToken must be the only parameter of a request for a later page."), {}
             if params["nextPageToken"] not in self._pages:
                 return 400, _error("INVALID_REQUEST_PARAMETER", "The nextPageToken is not valid."), {}
-            start, end, offset = self._pages.pop(params["nextPageToken"])
+            start, end, offset = self._pages[params["nextPageToken"]]
         else:
             static = self._static(seen, params)
             if static:

@@ -3,7 +3,8 @@ query parameters, paging and error shapes (../shared/vendor/stores/openapi-20221
 
 Serves whatever orders, remittances, remittance order ids and sales channels it is given (the
 vendor's samples in most tests). ``fail_next`` scripts faults (429, 5xx, a slow answer) for the next
-requests to a path; ``requests`` records what the client asked for.
+requests to a path; ``random_faults`` (fakes/faults.py) injects them at random, seeded; ``requests``
+records what the client asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from acctsync_pipelines_tests.fakes.faults import RandomFaults, drop_connection, send_quietly, signature
 
 JST = dt.timezone(dt.timedelta(hours=9))
 PREFIX = "/retail/202211"
@@ -71,6 +74,7 @@ class FakeStoresApi:
         self.requests: list[Seen] = []
         self.headers_seen: list[dict[str, str]] = []
         self._faults: deque[Fault] = deque()
+        self.random_faults: RandomFaults | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -177,13 +181,7 @@ class FakeStoresApi:
 
             def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                send_quietly(self, status, data, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server interface
                 parts = urlsplit(self.path)
@@ -191,8 +189,23 @@ class FakeStoresApi:
                 authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
                 with fake._lock:
                     fake.headers_seen.append(dict(self.headers))
-                fault = fake._take_fault(parts.path)
-                if fault is not None:
+                chaos = fake.random_faults
+                injection = chaos.draw(signature("GET", parts.path, params, None)) if chaos else None
+                if injection is not None and injection.kind == "timeout":
+                    chaos.hold()
+                    drop_connection(self)
+                    status = 0
+                    with fake._lock:
+                        fake.requests.append(Seen(parts.path, params, authorized, status))
+                    return
+                injected_refusal = injection is not None and injection.before_work
+                fault = None if injected_refusal else fake._take_fault(parts.path)
+                if injected_refusal:
+                    status = int(injection.kind)
+                    body = ({"message": "Service Unavailable"} if status >= 500
+                            else {"errors": [{"message": "Too Many Requests"}]})
+                    headers = {"Retry-After": chaos.retry_after} if status == 429 else {}
+                elif fault is not None:
                     if fault.delay_seconds:
                         time.sleep(fault.delay_seconds)
                     status, body, headers = fault.status, fault.body, fault.headers
@@ -204,11 +217,18 @@ class FakeStoresApi:
                 else:
                     status, body = fake._answer(parts.path, params)
                     headers = {}
+                    if injection is not None:  # lost: answered, but the answer does not arrive
+                        if injection.lost_way == "drop":
+                            with fake._lock:
+                                fake.requests.append(Seen(parts.path, params, authorized, 0))
+                            drop_connection(self)
+                            return
+                        if injection.lost_way == "500":
+                            status, body = 500, {"message": "Service Unavailable"}
+                        else:
+                            chaos.hold()
                 with fake._lock:
                     fake.requests.append(Seen(parts.path, params, authorized, status))
-                try:
-                    self._send(status, body, headers)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
+                self._send(status, body, headers)  # a client that gave up (timed out) is ignored
 
         return Handler

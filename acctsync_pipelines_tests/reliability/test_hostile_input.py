@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from acctsync_pipelines_tests.conftest import Home, failure_text
+from acctsync_pipelines_tests.conftest import Home, failure_text, module_home
 from acctsync_pipelines_tests.lib.usen_reji.bundles import write
 from acctsync_pipelines_tests.reliability.conftest import FULL
 from acctsync_pipelines_tests.reliability.hostile_cases import CASES, good_day, write_case
@@ -39,13 +39,7 @@ def _ledger_snapshot(home: Home) -> dict:
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile") / "acctsync_home"
-    root.mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ACCTSYNC_HOME", str(root))
-        patch.delenv("ACCTSYNC_CONFIG", raising=False)
-        patch.delenv("DAGSTER_HOME", raising=False)
-        home = Home(root)
+    with module_home(tmp_path_factory, "hostile") as home:
         inbox = home.inbox("usen_reji")
         for day in (GOOD_BEFORE, GOOD_AFTER):
             write(inbox, good_day(day))
@@ -66,7 +60,7 @@ def hostile(tmp_path_factory):
         seconds = time.monotonic() - started
         errors = dict(home.query("SELECT business_date, message FROM ops.day_errors WHERE source = 'usen_reji'"))
         yield {"home": home, "before": before, "errors": errors, "failure_text": "\n".join(texts),
-               "seconds": seconds, "patch": patch}
+               "seconds": seconds}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -3,7 +3,8 @@
 - Access tokens come from the LWA refresh-token grant and are refreshed before they expire and
   whenever the API says a token is no longer good (401 / 403), also in the middle of paging.
 - Requests go through a token bucket (2 per second, bursts of 10 by default); 429, 5xx and network
-  errors are retried with exponential backoff (or the server's Retry-After).
+  errors are retried with exponential backoff (or the server's Retry-After), by the loop shared with
+  the other API clients (lib/targets/http.py).
 - Credentials come only from the environment and are never logged, stored or put in a message.
 """
 
@@ -21,6 +22,7 @@ import httpx
 
 from acctsync_pipelines.lib.amazon_business.settings import ApiSettings
 from acctsync_pipelines.lib.config import ConfigError
+from acctsync_pipelines.lib.targets.http import Backoff, RetriesExhausted, send_with_retries
 
 TRANSACTIONS_PATH = "/reconciliation/2021-01-08/transactions"
 INVOICES_PATH = "/reconciliation/2021-01-08/invoices"
@@ -135,8 +137,7 @@ class AmazonBusinessClient:
         self._limiter = RateLimiter(rate_per_second, burst, clock, sleep)
         self._clock, self._sleep = clock, sleep
         self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
-        self.max_backoff_seconds = max_backoff_seconds
+        self.backoff = Backoff(backoff_seconds, max_backoff_seconds)
         self._http = httpx.Client(timeout=timeout_seconds)
         self._access_token: str | None = None
         self._expires_at = 0.0
@@ -168,39 +169,18 @@ class AmazonBusinessClient:
 
     # -- retries and tokens ------------------------------------------------------------------------
 
-    def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = self.backoff_seconds * (2 ** attempt)
-        retry_after = response.headers.get("retry-after") if response is not None else None
-        if retry_after:
-            try:
-                delay = float(retry_after)
-            except ValueError:
-                pass
-        return max(0.0, min(delay, self.max_backoff_seconds))
-
     def _send(self, what: str, call: Callable[[], httpx.Response]) -> httpx.Response:
         """One logical call: retried on 429, 5xx and network errors; other answers are returned."""
-        attempt = 0
-        while True:
-            try:
-                response = call()
-            except httpx.TransportError as exc:
-                if attempt >= self.max_retries:
-                    raise AmazonBusinessApiError(
-                        f"{what}: no answer after {attempt + 1} attempts ({type(exc).__name__})"
-                    ) from None
-                self._sleep(self._backoff(attempt, None))
-                attempt += 1
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                if attempt >= self.max_retries:
-                    raise AmazonBusinessApiError(
-                        f"{what}: HTTP {response.status_code} after {attempt + 1} attempts: {_error_text(response)}"
-                    )
-                self._sleep(self._backoff(attempt, response))
-                attempt += 1
-                continue
-            return response
+        try:
+            return send_with_retries(call, attempts=self.max_retries + 1, backoff=self.backoff, sleep=self._sleep,
+                                     retry_after_for=tuple(range(429, 600)))
+        except RetriesExhausted as gave_up:
+            if gave_up.response is None:
+                raise AmazonBusinessApiError(
+                    f"{what}: no answer after {gave_up.attempts} attempts ({type(gave_up.error).__name__})"
+                ) from None
+            raise AmazonBusinessApiError(f"{what}: HTTP {gave_up.response.status_code} after {gave_up.attempts} "
+                                         f"attempts: {_error_text(gave_up.response)}") from None
 
     def _refresh_token(self) -> None:
         credentials = self._credentials

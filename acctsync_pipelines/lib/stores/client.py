@@ -8,7 +8,8 @@ the raw layer keeps exactly what STORES sent.
   ever put in the Authorization header, never in a message.
 - Lists are read with ``limit``/``offset`` until a short page (the API gives no total count).
 - 429 waits (``Retry-After`` if given) and retries; 5xx and timeouts retry with exponential backoff;
-  both are bounded by ``max_attempts``. Any other 4xx fails at once, quoting ``errors[].message``.
+  both are bounded by ``max_attempts`` (the shared loop in lib/targets/http.py). Any other 4xx fails at
+  once, quoting ``errors[].message``.
 - Requests are spaced by ``min_interval_seconds`` (STORES asks for about 60 a minute per token).
 """
 
@@ -25,6 +26,7 @@ from urllib.parse import quote
 import httpx
 
 from acctsync_pipelines.lib.errors import InputError
+from acctsync_pipelines.lib.targets.http import Backoff, RetriesExhausted, send_with_retries
 
 API_PREFIX = "/retail/202211"
 TOKEN_ENV = "STORES_API_TOKEN"
@@ -101,8 +103,7 @@ class StoresClient:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
         self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
-        self.max_wait_seconds = max_wait_seconds
+        self.backoff = Backoff(backoff_seconds, max_wait_seconds)
         self.min_interval_seconds = min_interval_seconds
         self._sleep = sleep
         self._last_request = 0.0
@@ -168,46 +169,31 @@ class StoresClient:
         if wait > 0:
             self._sleep(wait)
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.backoff_seconds * (2 ** (attempt - 1)), self.max_wait_seconds)
-
-    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        value = response.headers.get("Retry-After", "")
-        try:
-            return min(max(float(value), 0.0), self.max_wait_seconds)
-        except ValueError:
-            return self._backoff(attempt)
+    def _send(self, path: str, params: dict[str, str]) -> httpx.Response:
+        self._wait_for_slot()
+        self._last_request = time.monotonic()
+        return self._http.get(API_PREFIX + path, params=params)
 
     def _get(self, path: str, params: dict[str, str]) -> tuple[str, object]:
         where = f"GET {API_PREFIX}{path}"
-        last_problem = ""
-        for attempt in range(1, self.max_attempts + 1):
-            self._wait_for_slot()
-            self._last_request = time.monotonic()
-            try:
-                response = self._http.get(API_PREFIX + path, params=params)
-            except httpx.TimeoutException:
-                last_problem = "timed out"
-                wait = self._backoff(attempt)
-            except httpx.TransportError as exc:
-                last_problem = f"connection failed ({type(exc).__name__})"
-                wait = self._backoff(attempt)
+        try:
+            response = send_with_retries(lambda: self._send(path, params), attempts=self.max_attempts,
+                                         backoff=self.backoff, sleep=self._sleep)
+        except RetriesExhausted as gave_up:
+            if gave_up.response is None:
+                last = ("timed out" if isinstance(gave_up.error, httpx.TimeoutException)
+                        else f"connection failed ({type(gave_up.error).__name__})")
+            elif gave_up.response.status_code == 429:
+                last = f"HTTP 429 (rate limited): {_error_messages(gave_up.response)}"
             else:
-                status = response.status_code
-                if status == 200:
-                    try:
-                        return response.text, response.json()
-                    except ValueError:
-                        raise StoresApiError(f"STORES API {where}: the response is not JSON") from None
-                if status == 429:
-                    last_problem = f"HTTP 429 (rate limited): {_error_messages(response)}"
-                    wait = self._retry_after(response, attempt)
-                elif status >= 500:
-                    last_problem = f"HTTP {status}: {_error_messages(response)}"
-                    wait = self._backoff(attempt)
-                else:
-                    hint = {401: " (check STORES_API_TOKEN)", 403: " (check the app's scopes and plan)"}.get(status, "")
-                    raise StoresApiError(f"STORES API {where}: HTTP {status}: {_error_messages(response)}{hint}")
-            if attempt < self.max_attempts:
-                self._sleep(wait)
-        raise StoresApiError(f"STORES API {where}: gave up after {self.max_attempts} attempts; last: {last_problem}")
+                last = f"HTTP {gave_up.response.status_code}: {_error_messages(gave_up.response)}"
+            raise StoresApiError(
+                f"STORES API {where}: gave up after {gave_up.attempts} attempts; last: {last}") from None
+        status = response.status_code
+        if status != 200:
+            hint = {401: " (check STORES_API_TOKEN)", 403: " (check the app's scopes and plan)"}.get(status, "")
+            raise StoresApiError(f"STORES API {where}: HTTP {status}: {_error_messages(response)}{hint}")
+        try:
+            return response.text, response.json()
+        except ValueError:
+            raise StoresApiError(f"STORES API {where}: the response is not JSON") from None

@@ -5,12 +5,17 @@ A request that is safe to repeat (GET, PUT, DELETE, or a create the target makes
 after 5xx and timeouts. A create that is not is never blindly repeated: when its outcome is unknown
 (a timeout after sending, a dropped connection, a 5xx) it raises ``OutcomeUnknown`` and the caller
 looks the document up at the target before sending it again.
+
+The source clients (STORES, Amazon Business) only read, so they share the simpler loop here:
+``send_with_retries`` repeats a request after 429, 5xx and network errors with exponential backoff
+(``Backoff``) or the server's Retry-After, and says what the last attempt got when it gives up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -99,8 +104,13 @@ def _retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait from Retry-After (seconds or HTTP date) or x-ratelimit-reset (epoch or ISO time)."""
     value = response.headers.get("retry-after")
     if value:
-        if value.strip().isdigit():
-            return float(value)
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(seconds):
+                return seconds
         try:
             return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
@@ -201,6 +211,53 @@ class ApiClient:
             if 200 <= status < 300 or status in accept:
                 return ApiResponse(status, body, response.headers)
             raise self._fail(f"{what}: HTTP {status}{self.describe_error(body)}", status)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: ``base_seconds`` before the first retry, doubled for each next one, at most
+    ``max_seconds`` (which also caps a server's Retry-After)."""
+
+    base_seconds: float
+    max_seconds: float
+
+    def delay(self, retry: int) -> float:
+        return min(self.base_seconds * 2 ** (retry - 1), self.max_seconds)
+
+
+class RetriesExhausted(Exception):
+    """Every attempt failed: ``response`` is the last answer (429 or 5xx), or ``error`` the last network error."""
+
+    def __init__(self, attempts: int, response: httpx.Response | None = None, error: Exception | None = None):
+        super().__init__(f"gave up after {attempts} attempts")
+        self.attempts, self.response, self.error = attempts, response, error
+
+
+def send_with_retries(send: Callable[[], httpx.Response], *, attempts: int, backoff: Backoff,
+                      sleep: Callable[[float], None] = time.sleep,
+                      retry_after_for: tuple[int, ...] = (429,)) -> httpx.Response:
+    """Send a request that is safe to repeat (a read) until its answer is neither 429 nor 5xx, at most
+    ``attempts`` times. Waits the backoff between attempts, or the Retry-After of an answer whose status is
+    in ``retry_after_for`` (capped by the backoff's maximum). Any other answer is returned as it is."""
+    for attempt in range(1, attempts + 1):
+        response: httpx.Response | None = None
+        error: Exception | None = None
+        try:
+            response = send()
+        except httpx.TransportError as exc:  # timeouts and dropped connections included
+            error = exc
+        else:
+            if response.status_code != 429 and response.status_code < 500:
+                return response
+        if attempt >= attempts:
+            raise RetriesExhausted(attempt, response, error)
+        wait = backoff.delay(attempt)
+        if response is not None and response.status_code in retry_after_for:
+            given = _retry_after(response)
+            if given is not None:
+                wait = min(max(given, 0.0), backoff.max_seconds)
+        sleep(wait)
+    raise RetriesExhausted(attempts)  # attempts < 1
 
 
 def _json_or_none(response: httpx.Response) -> Any:
