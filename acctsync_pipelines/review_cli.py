@@ -255,7 +255,8 @@ def _rules(_: argparse.Namespace) -> int:
     if not rules:
         print("No learned rules yet. `acctsync review set-account … --remember` teaches one.")
         return 0
-    rows = [(rule_id, source, f"{kind} {value}", account + (f" / {sub}" if sub else ""), tax or "line's rate",
+    rows = [(rule_id, source, f"{kind} {value}", account + (f" / {sub}" if sub else ""),
+             tax or ("out of scope" if kind == queue.TENDER_KEY else "line's rate"),
              f"{created:%Y-%m-%d %H:%M}", created_from or "", used)
             for rule_id, source, kind, value, account, sub, tax, created, created_from, used in rules]
     print(_table(("rule", "source", "key", "account", "tax", "learned", "from", "lines now"), rows, right={7}))

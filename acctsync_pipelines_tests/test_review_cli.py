@@ -232,3 +232,63 @@ def test_a_malformed_csv_row_is_named_and_nothing_is_applied(home, capsys, tmp_p
     code, _, err = review(capsys, "import", "--csv", str(sheet))
     assert code == 2 and "queue.csv: row 1: missing column(s) entry_hash, set_account" in err
     assert warehouse_state(home) == before
+
+
+def test_list_narrows_by_source_days_and_filter(home, capsys):
+    inbox = home.inbox("usen_reji")
+    write_day(inbox, DAY1, [FLOWERS])
+    write_day(inbox, DAY2, [SUPPLIES])
+    assert home.materialize("usen_reji", DAY1, DAY2).success
+    first, second = cash_entry(DAY1), cash_entry(DAY2)
+
+    def listed(*args: str) -> set[str]:
+        code, out, err = review(capsys, "list", *args)
+        assert code == 0, err
+        return {entry for entry in (first, second) if entry in out}
+
+    assert listed() == {first, second}
+    assert listed("--start", str(DAY2)) == {second}
+    assert listed("--end", str(DAY1)) == {first}
+    assert listed("--source", "usen_reji", "--matching", "reason=*雑貨*") == {second}
+    code, out, _ = review(capsys, "list", "--source", "stores")
+    assert code == 0 and out.startswith("Nothing waits for review.")
+    with pytest.raises(SystemExit) as exited:  # argparse refuses it
+        main(["review", "list", "--start", "2025-13-01"])
+    assert exited.value.code == 2 and "not a date (YYYY-MM-DD): '2025-13-01'" in capsys.readouterr().err
+
+
+def test_the_yayoi_sticky_note_on_guessed_entries_is_configurable(home, capsys):
+    home.configure({"targets": {"yayoi_csv": {"guessed_sticky_note": 3}}})
+    write_day(home.inbox("usen_reji"), DAY1, [FLOWERS])
+    entry = cash_entry(DAY1)
+    assert home.materialize("usen_reji", DAY1).success
+    code, _, err = review(capsys, "approve", entry, "--post")
+    assert code == 0, err
+    rows = yayoi_rows(home)
+    # 付箋1 (column 23): the approved guess carries the configured note, the day's sales entry none
+    assert {row[22] for row in rows if entry in row[21]} == {"3"}
+    assert {row[22] for row in rows if entry not in row[21]} == {"0"}
+
+    home.configure({"targets": {"yayoi_csv": {"guessed_sticky_note": 0}}})
+    write_day(home.inbox("usen_reji"), DAY2, [FLOWERS])
+    assert home.materialize("usen_reji", DAY2).success
+    later = cash_entry(DAY2)
+    assert review(capsys, "approve", later, "--post")[0] == 0
+    assert {row[22] for row in yayoi_rows(home) if later in row[21]} == {"0"}
+
+
+def test_an_import_row_naming_an_unknown_entry_changes_nothing(home, capsys, tmp_path, waiting_day):
+    sheet = tmp_path / "queue.csv"
+    assert review(capsys, "export", "--csv", str(sheet))[0] == 0
+    (row,) = list(csv.DictReader(io.StringIO(sheet.read_text(encoding="utf-8-sig"), newline="")))
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows([dict(row, approve="yes"), dict(row, entry_id="usen_reji:0001:2025-06-02:cash:404", approve="yes")])
+    sheet.write_text(buffer.getvalue(), encoding="utf-8")
+    before = warehouse_state(home)
+    code, _, err = review(capsys, "import", "--csv", str(sheet))
+    assert code == 2
+    assert ("queue.csv: row 3: column entry_id: value 'usen_reji:0001:2025-06-02:cash:404': "
+            "no such entry in the journal") in err
+    assert warehouse_state(home) == before

@@ -8,9 +8,19 @@ WITH paid AS (
       AND NOT EXISTS (SELECT 1 FROM staging.amazon_business_skipped s
                       WHERE s.business_date = $day AND s.transaction_id = t.transaction_id)
 ),
+-- Instrument lines: booked by an instrument class or a learned tender rule; a line a person corrected
+-- (or a forgotten rule pinned) counts by the rule that had decided it.
+decided AS (
+    SELECT l.side, l.amount,
+           coalesce((SELECT arg_max(o.guessed_rule, o.set_at) FROM ledger.review_overrides o
+                     WHERE o.entry_id = l.entry_id AND o.line_no = l.line_no AND o.rule = l.rule), l.rule) AS rule
+    FROM ledger.journal_entry_lines l
+    WHERE l.source = $source AND l.business_date = $day
+),
 booked AS (
     SELECT coalesce(sum(CASE side WHEN 'credit' THEN amount ELSE -amount END), 0) AS instruments_booked
-    FROM ledger.journal_entry_lines
-    WHERE source = $source AND business_date = $day AND rule LIKE 'instrument:%'
+    FROM decided
+    WHERE rule LIKE 'instrument:%'
+       OR rule IN (SELECT 'learned:' || rule_id FROM ledger.learned_rules WHERE source = $source AND key_kind = 'tender')
 )
 SELECT transactions_total, instruments_booked FROM paid, booked WHERE transactions_total <> instruments_booked

@@ -27,6 +27,7 @@ from acctsync_pipelines.lib.sql import run
 
 TAX_CATEGORIES: tuple[str, ...] = typing.get_args(TaxCategory)
 SET_ACCOUNT_RULE = "review:set_account"
+TENDER_KEY = "tender"  # learned rules keyed on a payment type or instrument
 LEARNING_KEYS_DIR = Path(__file__).with_name("learning_keys")
 
 # --matching field → column of ledger.journal_lines
@@ -326,13 +327,10 @@ def forget_rule(conn: duckdb.DuckDBPyConnection, settings: Settings, rule_id: st
     for source, day in days:
         rebuild_day(conn, settings, source, day, corrections=False)
     pinned = [line for line in used if line.status == "posted"]
-    for line in pinned:
-        base = _base_line(conn, line.entry_id, line.line_no)
-        if base is None:
-            continue
+    for line, base in _same_lines_without_rule(conn, pinned):
         conn.execute(
             "INSERT OR IGNORE INTO ledger.review_overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
-            [line.entry_id, line.line_no, base["content_hash"], line.source, line.business_date, line.account,
+            [line.entry_id, base["line_no"], base["content_hash"], line.source, line.business_date, line.account,
              line.sub_account, line.tax_category, f"pinned:learned:{rule_id}", base["account"], base["rule"], by],
         )
     for source, day in days:
@@ -346,6 +344,28 @@ def forget_rule(conn: duckdb.DuckDBPyConnection, settings: Settings, rule_id: st
         + (f"; {len(pinned)} posted line(s) keep what was posted" if pinned else "")
     )
     return outcome
+
+
+def _same_lines_without_rule(conn: duckdb.DuckDBPyConnection, lines: list[Line]) -> list[tuple[Line, dict]]:
+    """Each line a rule decided, paired with the same line of its entry as recomputed without the rule.
+    Without the rule a line may sort elsewhere in its entry (lines are numbered by account), so it is found
+    by side, amount and description, which a rule does not change; then by its number."""
+    paired: list[tuple[Line, dict]] = []
+    taken: set[tuple[str, int]] = set()
+    for line in lines:
+        cursor = conn.execute(
+            "SELECT line_no, account, sub_account, tax_category, rule, content_hash FROM ledger.journal_entry_lines "
+            "WHERE entry_id = ? ORDER BY (side, amount, description) <> (?, ?, ?), line_no <> ?, line_no",
+            [line.entry_id, line.side, line.amount, line.description, line.line_no],
+        )
+        names = [d[0] for d in cursor.description]
+        for row in cursor.fetchall():
+            base = dict(zip(names, row))
+            if (line.entry_id, base["line_no"]) not in taken:
+                taken.add((line.entry_id, base["line_no"]))
+                paired.append((line, base))
+                break
+    return paired
 
 
 # -- approving and correcting -------------------------------------------------------------------------
@@ -396,6 +416,9 @@ def _validate(conn: duckdb.DuckDBPyConnection, settings: Settings, corrections: 
             if key.cannot_learn:
                 errors.append(f"{prefix}cannot remember a rule from {c.entry_id} line {c.line_no}: {key.cannot_learn}"
                               " (without --remember the correction applies to this line only)")
+            elif key.kind == TENDER_KEY and c.tax_category not in (None, "out_of_scope"):
+                errors.append(f"{prefix}a rule for {key.label} decides the account of a payment, which is out of "
+                              f"scope of consumption tax: drop --tax-category {c.tax_category} (or --remember)")
             keys[index] = key
     for entry_id in approvals:
         if entry_id not in entries:
@@ -428,7 +451,7 @@ def review(conn: duckdb.DuckDBPyConnection, settings: Settings, corrections: lis
     for source, day in days:
         rebuild_day(conn, settings, source, day, corrections=False)
     wanted: list[tuple[Correction, str, str, str | None]] = []  # correction, sub-account, tax, tax to learn
-    for c in corrections:
+    for index, c in enumerate(corrections):
         old = next(line for line in before[c.entry_id] if line.line_no == c.line_no)
         base = _base_line(conn, c.entry_id, c.line_no)
         if base is None:
@@ -451,6 +474,8 @@ def review(conn: duckdb.DuckDBPyConnection, settings: Settings, corrections: lis
             [c.entry_id, c.line_no, base["content_hash"], old.source, old.business_date, c.account, sub_account, tax,
              SET_ACCOUNT_RULE, base["account"], base["rule"], by],
         )
+        if index in keys and keys[index].kind == TENDER_KEY:
+            rule_tax = None  # a payment is out of scope: a tender rule decides the account only
         wanted.append((c, sub_account, tax, rule_tax))
 
     # 2. rules taught with --remember; they decide the source's later (and still unposted) lines
@@ -471,7 +496,8 @@ def review(conn: duckdb.DuckDBPyConnection, settings: Settings, corrections: lis
             outcome.messages += ["  " + m for m in replaced.messages]
         rule_id = _create_rule(conn, source, key, c.account, sub_account, rule_tax, f"{c.entry_id}#{c.line_no}")
         outcome.messages.append(f"  learned {rule_id}: {source} {key.label} → {_account_text(c.account, sub_account)}"
-                                + (f" ({rule_tax})" if rule_tax else " (tax category as each line's rate says)"))
+                                + (f" ({rule_tax})" if rule_tax else " (out of scope, as a payment is)"
+                                   if key.kind == TENDER_KEY else " (tax category as each line's rate says)"))
         waiting_days = conn.execute(
             "SELECT DISTINCT business_date FROM ledger.journal_lines WHERE source = ? AND status = 'needs_review'",
             [source],
