@@ -3,9 +3,11 @@
 ``<source>/raw_orders`` → ``normalized_transactions`` → ``journal_entries`` → ``posted_entries``.
 
 Every asset reads ``context.partition_time_window``, so one run can cover one day or a range.
-Within the window each business day is its own transaction (delete + insert); a day whose input
-cannot be booked is recorded in ``ops.day_errors``, skipped by the later stages, and reported as
-the step's failure once the good days are done.
+A source whose SQL takes a window of days (``Source.*_window``) has each stage done for the whole
+window in one transaction (delete + insert, one statement per step). If anything in the window
+cannot be booked, that transaction is rolled back and the stage goes day by day: each business day
+its own transaction, a day whose input cannot be booked recorded in ``ops.day_errors``, skipped by
+the later stages, and reported as the step's failure once the good days are done.
 """
 
 
@@ -19,7 +21,7 @@ from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
 from acctsync_pipelines.lib import reconcile
 from acctsync_pipelines.lib import sources as stages
 from acctsync_pipelines.lib.errors import InputError, PostingError
-from acctsync_pipelines.lib.posting import post_day
+from acctsync_pipelines.lib.posting import post_day, post_window
 from acctsync_pipelines.lib.sources import Source
 
 BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
@@ -79,8 +81,13 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         settings, home = acctsync.settings, acctsync.home_path
         failures: dict[dt.date, str] = {}
         totals: dict[str, int] = {}
+        days = window_days(context)
         with acctsync.warehouse.connect() as conn:
-            for day in window_days(context):
+            window = stages.run_raw_window(conn, source, settings, home, days)
+            if window is not None:
+                totals = dict(window.details)
+                context.log.info(f"{name} {days[0]}..{days[-1]}: raw {window.details} (one transaction)")
+            for day in days if window is None else []:
                 try:
                     stats = stages.run_raw(conn, source, settings, home, day)
                 except InputError as exc:
@@ -99,11 +106,13 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         failures: dict[dt.date, str] = {}
         rows = 0
         with acctsync.warehouse.connect() as conn:
-            for day in window_days(context):
-                blocked = stages.blocking_error(conn, name, day, stage)
-                if blocked:
-                    failures[day] = blocked
-                    continue
+            days = window_days(context)
+            failures.update(stages.blocking_errors(conn, name, days, stage))
+            todo = [day for day in days if day not in failures]
+            counts = stages.replace_window(conn, source, settings, todo, stage)
+            if counts is not None:
+                return sum(counts.values()), failures
+            for day in todo:
                 try:
                     rows += stages.replace_day(conn, source, settings, day, stage)
                 except InputError as exc:
@@ -135,13 +144,11 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         check_failures: dict[str, list[dict]] = {check.name: [] for check in day_checks}
         with acctsync.warehouse.connect() as conn:
             source.register_config(conn, acctsync.settings)
-            for day in days:
-                for check in day_checks:
-                    failed = check.failures(conn, name, day)
-                    if failed:
-                        check_failures[check.name] += [{"business_date": str(day), **r} for r in failed]
-                        stages.record_error(conn, name, day, "journal_entries",
-                                            f"check {check.name} failed: {failed[:5]}")
+            for check in day_checks:
+                for day, failed in sorted(check.window_failures(conn, name, days).items()):
+                    check_failures[check.name] += [{"business_date": str(day), **r} for r in failed]
+                    stages.record_error(conn, name, day, "journal_entries",
+                                        f"check {check.name} failed: {failed[:5]}")
             metadata = _journal_metadata(conn, name, days)
         if failures:
             raise _fail_days(source, "journal_entries", failures)
@@ -172,14 +179,24 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         exports: list[str] = []
         posted_mismatches: list[dict] = []
         with acctsync.warehouse.connect() as conn:
-            for day in window_days(context):
-                blocked = stages.blocking_error(conn, name, day, "posted_entries")
-                if blocked:
-                    failures[day] = blocked
-                    continue
+            days = window_days(context)
+            failures.update(stages.blocking_errors(conn, name, days, "posted_entries"))
+            todo = [day for day in days if day not in failures]
+            # File targets take the window at once (a batch and file per day still); API targets, and a
+            # window that fails, go day by day, which names the failing day.
+            windowed: dict[str, dict] = {}
+            for target in targets if len(todo) > 1 else []:
+                try:
+                    found = post_window(conn, settings, home, name, todo, target)
+                except PostingError:
+                    found = None
+                if found is not None:
+                    windowed[target] = found
+            for day in todo:
                 for target in targets:
                     try:
-                        result = post_day(conn, settings, home, name, day, target)
+                        result = (windowed[target][day] if target in windowed
+                                  else post_day(conn, settings, home, name, day, target))
                     except PostingError as exc:
                         failures[day] = f"{target}: {exc}"
                         continue

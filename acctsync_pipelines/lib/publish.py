@@ -5,14 +5,18 @@ pipeline's own ``warehouse.duckdb`` would block the next run. So analysts get co
 ``$ACCTSYNC_HOME/published/``:
 
 - ``acctsync.duckdb``: every table, view and macro of the ``raw``, ``staging``, ``ledger``, ``ops`` and
-  ``reports`` schemas, written to a temporary file in the same folder and renamed over the old copy
-  (``os.replace`` is atomic). A process holding the old copy open keeps reading the old file.
+  ``reports`` schemas: after a checkpoint, the warehouse file's bytes are copied (sequentially, while
+  this process holds the file so nothing writes it) to a temporary file in the same folder, which is
+  renamed over the old copy (``os.replace`` is atomic). A process holding the old copy open keeps
+  reading the old file.
 - ``parquet/<schema>/<table>/source=<source>/business_date=<day>/*.parquet`` for tables and views with
   a business date (the partition columns are also kept inside the files), and
   ``parquet/<schema>/<table>/data.parquet`` for the others. ``parquet`` is a symlink to a complete
   version folder under ``parquet-versions/``, swapped atomically; the previous version is kept so a
-  query that started on it can finish.
-- ``manifest.json``: when, from which ledger state (a fingerprint), and the row count of each relation.
+  query that started on it can finish. Only partitions (or unpartitioned relations) whose content
+  digest changed since the previous version are written; the others are hard links to its files.
+- ``manifest.json``: when, from which ledger state (a fingerprint), the row count of each relation, and
+  the content digest of each Parquet partition.
 
 Nothing is rewritten when the warehouse has not changed since the last copy.
 """
@@ -38,7 +42,6 @@ DATABASE_NAME = "acctsync.duckdb"
 PARQUET_LINK = "parquet"
 PARQUET_VERSIONS = "parquet-versions"
 MANIFEST = "manifest.json"
-_COPY_ALIAS = "publish_copy"
 
 
 @dataclass(frozen=True)
@@ -117,26 +120,80 @@ def _source_of(rel: Relation) -> str | None:
     return next((s for s in SOURCE_NAMES if rel.name == s or rel.name.startswith(s + "_")), None)
 
 
-def _write_parquet(conn: duckdb.DuckDBPyConnection, rel: Relation, root: Path) -> None:
+def _partition_folder(source: str | None, day: dt.date | None) -> str | None:
+    """The hive folder DuckDB writes for a partition; None where its naming is not plain (NULLs, odd names)."""
+    if source is None or day is None or not source.replace("_", "").isalnum():
+        return None
+    return f"source={source}/business_date={day.isoformat()}"
+
+
+def _link_tree(old: Path, new: Path) -> None:
+    new.mkdir(parents=True, exist_ok=True)
+    for path in old.iterdir():
+        if path.is_file():
+            os.link(path, new / path.name)
+
+
+def _write_parquet(conn: duckdb.DuckDBPyConnection, rel: Relation, root: Path,
+                   previous_root: Path | None = None, previous: dict[str, str] | None = None) -> dict[str, str]:
+    """Write the relation's Parquet under ``root``; return the content digest of each partition written.
+
+    A partition whose digest (row count and the sum of every column's row hash) equals ``previous`` is
+    hard-linked from ``previous_root`` instead of written again (files there are never modified).
+    """
     target = root / rel.schema / rel.name
     target.parent.mkdir(parents=True, exist_ok=True)
+    old = previous_root / rel.schema / rel.name if previous_root is not None else None
+    previous = previous or {}
+    stable = [f'"{c}"' for c in rel.columns]  # every column: unlike the fingerprint, the files hold them all
     if "business_date" not in rel.columns:
+        count, total = conn.execute(
+            f"SELECT count(*), coalesce(sum(hash({', '.join(stable)})::HUGEINT), 0) FROM {rel.qualified}").fetchone()
+        digest = f"{count}:{total}"
         target.mkdir(exist_ok=True)
-        conn.execute(f"COPY (SELECT * FROM {rel.qualified}) TO {_sql_path(target / 'data.parquet')} (FORMAT parquet)")
-        return
+        if old is not None and previous.get("") == digest and (old / "data.parquet").is_file():
+            os.link(old / "data.parquet", target / "data.parquet")
+        else:
+            conn.execute(f"COPY (SELECT * FROM {rel.qualified}) TO {_sql_path(target / 'data.parquet')} (FORMAT parquet)")
+        return {"": digest}
     if "source" in rel.columns:
         select = f"SELECT * FROM {rel.qualified}"
     elif _source_of(rel):
         select = f"SELECT '{_source_of(rel)}' AS source, * FROM {rel.qualified}"
     else:
         select = f"SELECT NULL::VARCHAR AS source, * FROM {rel.qualified}"
-    (has_rows,) = conn.execute(f"SELECT count(*) > 0 FROM {rel.qualified}").fetchone()
-    if not has_rows:
-        return  # PARTITION_BY writes nothing for no rows; the manifest lists the relation with 0 rows
-    conn.execute(
-        f"COPY ({select}) TO {_sql_path(target)} "
-        "(FORMAT parquet, PARTITION_BY (source, business_date), WRITE_PARTITION_COLUMNS true)"
-    )
+    partitions = conn.execute(
+        f"SELECT source, business_date, count(*), coalesce(sum(hash({', '.join(stable)})::HUGEINT), 0) "
+        f"FROM ({select}) GROUP BY ALL"
+    ).fetchall()
+    if not partitions:
+        return {}  # PARTITION_BY writes nothing for no rows; the manifest lists the relation with 0 rows
+    digests: dict[str, str] = {}
+    reused: list[str] = []
+    changed = False
+    for source, day, count, total in partitions:
+        folder = _partition_folder(source, day)
+        if folder is None:
+            changed = True
+            continue
+        digests[folder] = f"{count}:{total}"
+        if old is not None and previous.get(folder) == digests[folder] and (old / folder).is_dir():
+            reused.append(folder)
+        else:
+            changed = True
+    if changed:
+        # Written first, into a folder of its own: the hard links below never share a name with new files.
+        keys = [folder.replace("source=", "", 1).replace("/business_date=", "|", 1) for folder in reused]
+        conn.execute(
+            f"COPY (SELECT * FROM ({select}) "
+            "WHERE NOT coalesce(list_contains($reused, source || '|' || business_date::VARCHAR), false)) "
+            f"TO {_sql_path(target)} "
+            "(FORMAT parquet, PARTITION_BY (source, business_date), WRITE_PARTITION_COLUMNS true)",
+            {"reused": keys},
+        )
+    for folder in reused:
+        _link_tree(old / folder, target / folder)
+    return digests
 
 
 def _fsync(path: Path) -> None:
@@ -165,6 +222,16 @@ def _swap_parquet(out: Path, version: Path, keep: int) -> Path:
     return link
 
 
+def _previous_parquet_version(out: Path, previous: dict) -> Path | None:
+    """The version folder the last manifest describes, if ``parquet`` still points at it."""
+    link = out / PARQUET_LINK
+    name = previous.get("parquet_version")
+    if not name or not link.is_symlink() or "parquet_digests" not in previous:
+        return None
+    current = link.resolve()
+    return current if current.name == name and current.is_dir() else None
+
+
 def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet_versions: int = 2,
             force: bool = False) -> PublishResult:
     """Copy the warehouse for analysts (see the module docstring). Run it where no pipeline step writes."""
@@ -178,8 +245,10 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
     stamp = dt.datetime.now(dt.timezone.utc)
     temp_db = out / f".{DATABASE_NAME}.{uuid.uuid4().hex}.tmp"
     version = None
+    parquet_digests: dict[str, dict[str, str]] = {}
     try:
-        with warehouse.connect(read_only=True) as conn:
+        # Read-write: it may checkpoint, and while it is open no other process can write the file.
+        with warehouse.connect() as conn:
             relations = _relations(conn)
             digest = fingerprint(conn, relations)
             parquet_ready = not parquet or (out / PARQUET_LINK).exists()
@@ -188,17 +257,18 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
                                      out / PARQUET_LINK if parquet else None, previous.get("rows", {}))
             rows = {rel.label: conn.execute(f"SELECT count(*) FROM {rel.qualified}").fetchone()[0]
                     for rel in relations}
-            (catalog,) = conn.execute("SELECT current_database()").fetchone()
-            conn.execute(f"ATTACH {_sql_path(temp_db)} AS {_COPY_ALIAS} (READ_WRITE)")
-            try:
-                conn.execute(f'COPY FROM DATABASE "{catalog}" TO {_COPY_ALIAS}')
-            finally:
-                conn.execute(f"DETACH {_COPY_ALIAS}")
+            # Everything committed is in the file itself after a checkpoint (no WAL); a sequential copy
+            # of its bytes is much faster than re-inserting every table into a new database.
+            conn.execute("FORCE CHECKPOINT")
+            shutil.copyfile(warehouse.path, temp_db)
             if parquet:
+                previous_version = _previous_parquet_version(out, previous)
                 version = out / PARQUET_VERSIONS / f"{stamp:%Y%m%dT%H%M%S%fZ}-{digest[:8]}"
                 version.mkdir(parents=True)
                 for rel in relations:
-                    _write_parquet(conn, rel, version)
+                    parquet_digests[rel.label] = _write_parquet(
+                        conn, rel, version, previous_version,
+                        previous.get("parquet_digests", {}).get(rel.label) if previous_version else None)
         _fsync(temp_db)
         temp_db.chmod(0o444)  # a read-only copy: analysts open it with read_only=True / duckdb -readonly
         stale_wal = out / f"{DATABASE_NAME}.wal"
@@ -219,6 +289,7 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
         "parquet": PARQUET_LINK if link else None,
         "parquet_version": version.name if version else None,
         "rows": rows,
+        "parquet_digests": parquet_digests if link else {},
     }
     temp_manifest = out / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
     temp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

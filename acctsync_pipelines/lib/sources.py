@@ -17,21 +17,66 @@ from acctsync_pipelines.lib.sql import run, sql_text
 from acctsync_pipelines.lib.warehouse import transaction
 
 STAGES = ("raw_orders", "normalized_transactions", "journal_entries", "posted_entries")
+STAGE_TABLES = {
+    "normalized_transactions": "staging.normalized_transactions",
+    "journal_entries": "ledger.journal_entry_lines",
+}
+
+
+def window_params(days: list[dt.date]) -> dict:
+    """SQL parameters of a window of business days (not necessarily contiguous): ``$days`` (the list) and
+    ``$first_day``/``$last_day`` (its bounds, so a ``BETWEEN`` lets DuckDB's zone maps skip other days).
+    A window's SQL filters with ``business_date BETWEEN $first_day AND $last_day AND list_contains($days,
+    business_date)``; one day is the window ``[day]``."""
+    return {"days": list(days), "first_day": min(days), "last_day": max(days)}
 
 
 @dataclass(frozen=True)
 class DayCheck:
-    """A blocking check on journal_entries: an SQL file (params $day, $source) whose rows are failures."""
+    """A blocking check on journal_entries: an SQL file whose rows are failures.
+
+    The SQL takes either one day (``$day``, ``$source``) or a window (``$days``, ``$first_day``,
+    ``$last_day``, ``$source``; see ``window_params``), and then returns a ``business_date`` column first.
+    """
 
     name: str
     description: str
     anchor: str
     sql_file: str
 
+    def _windowed(self, text: str) -> bool:
+        return "$days" in text
+
     def failures(self, conn: duckdb.DuckDBPyConnection, source: str, day: dt.date) -> list[dict]:
-        cursor = run(conn, sql_text(self.anchor, self.sql_file), {"day": day, "source": source})
+        return self._rows_by_day(conn, source, [day]).get(day, [])
+
+    def window_failures(self, conn: duckdb.DuckDBPyConnection, source: str,
+                        days: list[dt.date]) -> dict[dt.date, list[dict]]:
+        """Failures per business day of ``days`` (days without failures are absent)."""
+        if type(self).failures is not DayCheck.failures:  # a subclass decides per day what fails
+            return {day: failed for day in days if (failed := self.failures(conn, source, day))}
+        return self._rows_by_day(conn, source, days)
+
+    def _rows_by_day(self, conn: duckdb.DuckDBPyConnection, source: str,
+                     days: list[dt.date]) -> dict[dt.date, list[dict]]:
+        text = sql_text(self.anchor, self.sql_file)
+        found: dict[dt.date, list[dict]] = {}
+        if not days:
+            return found
+        if not self._windowed(text):
+            for day in days:
+                cursor = run(conn, text, {"day": day, "source": source})
+                names = [d[0] for d in cursor.description]
+                rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+                if rows:
+                    found[day] = rows
+            return found
+        cursor = run(conn, text, {**window_params(days), "source": source})
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        for row in cursor.fetchall():
+            failure = dict(zip(names, row))
+            found.setdefault(failure.pop("business_date"), []).append(failure)
+        return found
 
 
 BALANCED = DayCheck(
@@ -74,6 +119,29 @@ class Source(ABC):
     def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
         """Insert the day's staging.normalized_transactions rows (the caller has deleted the old ones)."""
 
+    # -- a window of days at once (optional) ------------------------------------------------------
+    # A source whose SQL takes a window (see window_params) implements these; the stages then handle a
+    # run's days in one transaction and statement per step. Any InputError rolls the window back and
+    # the stage goes day by day instead, so messages and per-day isolation are those of the day path.
+
+    def stage_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                         days: list[dt.date]) -> bool:
+        """Parse the window's input into temp tables before the transaction; False: not possible, go per day."""
+        return False
+
+    def load_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                        days: list[dt.date]) -> StageStats:
+        """Replace the window's raw rows from what stage_raw_window staged (inside the caller's transaction)."""
+        raise NotImplementedError
+
+    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+        """Insert the window's normalized rows; False if this source only works day by day."""
+        return False
+
+    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+        """Insert the window's journal lines; False if this source only works day by day."""
+        return False
+
     def days_for_inbox_file(self, home: Path, path: Path) -> list[dt.date] | None:
         """Business days a new or changed inbox file affects (for the inbox sensor).
 
@@ -106,6 +174,26 @@ def record_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, sta
     )
 
 
+def blocking_errors(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], stage: str) -> dict[dt.date, str]:
+    """``blocking_error`` for every day of a window at once."""
+    earlier = list(STAGES[: STAGES.index(stage)])
+    rows = conn.execute(
+        "SELECT business_date, min(message) FROM ops.day_errors WHERE source = ? AND list_contains(?, business_date) "
+        "AND list_contains(?, stage) GROUP BY business_date",
+        [source, list(days), earlier],
+    ).fetchall()
+    return dict(rows)
+
+
+def clear_errors(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], stage: str) -> None:
+    """``clear_error`` for every day of a window at once."""
+    later = list(STAGES[STAGES.index(stage):])
+    conn.execute(
+        "DELETE FROM ops.day_errors WHERE source = ? AND list_contains(?, business_date) AND list_contains(?, stage)",
+        [source, list(days), later],
+    )
+
+
 def clear_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, stage: str) -> None:
     """A stage that succeeded clears errors it or a later stage recorded for the day."""
     later = list(STAGES[STAGES.index(stage):])
@@ -130,10 +218,7 @@ def run_raw(conn, source: Source, settings: Settings, home: Path, day: dt.date) 
 
 def replace_day(conn, source: Source, settings: Settings, day: dt.date, stage: str) -> int:
     """Delete + insert one day of normalized_transactions or journal_entries, in one transaction."""
-    table = {
-        "normalized_transactions": "staging.normalized_transactions",
-        "journal_entries": "ledger.journal_entry_lines",
-    }[stage]
+    table = STAGE_TABLES[stage]
     step = {"normalized_transactions": source.normalize, "journal_entries": source.journal}[stage]
     try:
         with transaction(conn):
@@ -149,3 +234,52 @@ def replace_day(conn, source: Source, settings: Settings, day: dt.date, stage: s
     except InputError as exc:
         record_error(conn, source.name, day, stage, str(exc))
         raise
+
+
+def run_raw_window(conn, source: Source, settings: Settings, home: Path, days: list[dt.date]) -> StageStats | None:
+    """Replace the raw rows of all ``days`` in one transaction; None when the source cannot, or the window's
+    input has a problem (rolled back; the caller then goes day by day, which records each day's error)."""
+    if len(days) < 2 or not source.stage_raw_window(conn, settings, home, days):
+        return None
+    try:
+        with transaction(conn):
+            stats = source.load_raw_window(conn, settings, home, days)
+            clear_errors(conn, source.name, days, "raw_orders")
+        return stats
+    except InputError:
+        return None
+
+
+def replace_window(conn, source: Source, settings: Settings, days: list[dt.date], stage: str) -> dict[dt.date, int] | None:
+    """Delete + insert normalized_transactions or journal_entries for all ``days`` in one transaction.
+
+    Returns the rows per day, or None when the source works day by day only or something in the window
+    raised InputError (rolled back: the caller goes day by day, which records each day's error).
+    """
+    if len(days) < 2:
+        return None
+    table = STAGE_TABLES[stage]
+    step = {"normalized_transactions": source.normalize_window, "journal_entries": source.journal_window}[stage]
+    params = window_params(days)
+    try:
+        with transaction(conn):
+            conn.execute(
+                f"DELETE FROM {table} WHERE source = $source AND business_date BETWEEN $first_day AND $last_day "
+                "AND list_contains($days, business_date)", {**params, "source": source.name})
+            if not step(conn, settings, days):
+                raise _DayByDay
+            if stage == "journal_entries":
+                for day in days:
+                    review_day(conn, settings, source, day)  # corrections and holds of the review queue
+            counts = dict(conn.execute(
+                f"SELECT business_date, count(*) FROM {table} WHERE source = $source "
+                "AND business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date) "
+                "GROUP BY business_date", {**params, "source": source.name}).fetchall())
+            clear_errors(conn, source.name, days, stage)
+        return {day: counts.get(day, 0) for day in days}
+    except (InputError, _DayByDay):
+        return None
+
+
+class _DayByDay(Exception):
+    """The source has no window step for this stage (rolls the window's transaction back)."""

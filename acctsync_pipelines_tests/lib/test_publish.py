@@ -2,12 +2,8 @@
 
 import datetime as dt
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
-import textwrap
 
 import duckdb
 import pytest
@@ -15,22 +11,7 @@ import pytest
 from acctsync_pipelines.lib.publish import SCHEMAS, publish
 from acctsync_pipelines.lib.sample.usen_reji import write_sample
 from acctsync_pipelines.lib.warehouse import Warehouse
-from acctsync_pipelines_tests.conftest import Home
-
-# A second process, as an analyst's notebook would be: opens the published copy and keeps it open,
-# answering "count" (same connection) until its stdin closes.
-ANALYST = textwrap.dedent("""
-    import sys, duckdb
-    path, mode = sys.argv[1], sys.argv[2]
-    try:
-        conn = duckdb.connect(path, read_only=(mode == "ro"))
-    except duckdb.Error as exc:
-        print("refused", type(exc).__name__, flush=True)
-        conn = duckdb.connect(path, read_only=True)
-    print("ready", flush=True)
-    for line in sys.stdin:
-        print(conn.execute("SELECT count(*) FROM ledger.journal_lines").fetchone()[0], flush=True)
-""")
+from acctsync_pipelines_tests.conftest import Analyst, module_home
 
 
 def relations(conn) -> dict[str, int]:
@@ -44,16 +25,10 @@ def relations(conn) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def booked_template(tmp_path_factory):
     """Four sample days in the inbox, three of them booked: built once, copied into each test's home."""
-    root = tmp_path_factory.mktemp("booked") / "acctsync_home"
-    root.mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ACCTSYNC_HOME", str(root))
-        patch.delenv("ACCTSYNC_CONFIG", raising=False)
-        patch.delenv("DAGSTER_HOME", raising=False)
-        template = Home(root)
+    with module_home(tmp_path_factory, "booked") as template:
         write_sample(template.inbox("usen_reji"), start=dt.date(2025, 6, 1), days=4)
         assert template.materialize("usen_reji", "2025-06-01", "2025-06-03").success
-    return root
+    return template.root
 
 
 @pytest.fixture
@@ -109,6 +84,42 @@ def test_an_unchanged_warehouse_is_not_copied_again(booked):
     assert third.published and third.fingerprint != first.fingerprint
 
 
+def test_a_refresh_rewrites_only_changed_parquet_partitions_and_the_copy_matches_the_warehouse(booked):
+    home = booked
+    first = publish(Warehouse(home.warehouse), home.root)
+    old_version = first.parquet.resolve()
+    assert home.materialize("usen_reji", "2025-06-04").success
+    second = publish(Warehouse(home.warehouse), home.root)
+    assert second.published
+    new_version = second.parquet.resolve()
+    assert new_version != old_version and old_version.is_dir()  # the previous version stays readable
+
+    def files(version, relation, day):
+        folder = version / relation / "source=usen_reji" / f"business_date={day}"
+        return {p.name: p.stat().st_ino for p in folder.iterdir()}
+
+    # Days 1–3 did not change: the same files (hard links); day 4 is new.
+    for day in ("2025-06-01", "2025-06-02", "2025-06-03"):
+        assert files(new_version, "ledger/journal_lines", day) == files(old_version, "ledger/journal_lines", day)
+    assert files(new_version, "ledger/journal_lines", "2025-06-04")
+
+    # Every relation's Parquet (partitioned or not) holds exactly the warehouse's rows.
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        original = relations(conn)
+        for name, count in original.items():
+            schema, table = name.split(".")
+            folder = new_version / schema / table
+            parquet_files = list(folder.rglob("*.parquet")) if folder.is_dir() else []
+            in_parquet = duckdb.sql(f"SELECT count(*) FROM read_parquet({[str(p) for p in parquet_files]})"
+                                    ).fetchall()[0][0] if parquet_files else 0
+            assert in_parquet == count, name
+        (journal_sum,) = conn.execute("SELECT sum(amount) FROM ledger.journal_lines").fetchone()
+    assert duckdb.sql(f"SELECT sum(amount) FROM read_parquet('{new_version}/ledger/journal_lines/**/*.parquet')"
+                      ).fetchall() == [(journal_sum,)]
+    with duckdb.connect(str(second.database), read_only=True) as conn:
+        assert relations(conn) == original
+
+
 def test_no_warehouse_yet_publishes_nothing(home):
     result = publish(Warehouse(home.warehouse), home.root)
     assert not result.published and "no warehouse yet" in result.reason
@@ -120,29 +131,19 @@ def test_an_analyst_holding_the_copy_open_never_blocks_a_run_or_the_next_copy(bo
     home = booked
     publish(Warehouse(home.warehouse), home.root)
     published = home.root / "published" / "acctsync.duckdb"
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(published), mode], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True, env={**os.environ})
+    analyst = Analyst(published, mode)  # a read-write open of the read-only copy is refused (not as root)
     try:
-        first = analyst.stdout.readline()
-        if first.startswith("refused"):  # the copy is read-only: a read-write open is refused (not as root)
-            first = analyst.stdout.readline()
-        assert first.strip() == "ready"
-        analyst.stdin.write("count\n")
-        analyst.stdin.flush()
-        before = int(analyst.stdout.readline())
+        before = analyst.count()
 
         # The pipeline runs and the copy is refreshed while the analyst's process holds the old copy.
         assert home.materialize("usen_reji", "2025-06-04").success
         result = publish(Warehouse(home.warehouse), home.root)
         assert result.published
 
-        analyst.stdin.write("count\n")
-        analyst.stdin.flush()
-        assert int(analyst.stdout.readline()) == before  # still reading its (old) file, undisturbed
-        assert analyst.poll() is None
+        assert analyst.count() == before  # still reading its (old) file, undisturbed
+        assert analyst.alive
     finally:
-        analyst.stdin.close()
-        analyst.wait(timeout=30)
+        analyst.close()
     with duckdb.connect(str(published), read_only=True) as conn:
         (after,) = conn.execute("SELECT count(*) FROM ledger.journal_lines").fetchone()
     assert after > before

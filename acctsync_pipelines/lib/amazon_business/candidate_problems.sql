@@ -9,6 +9,10 @@ SELECT input, source_file, source_row, NULL, 'transaction_date', transaction_dat
             ELSE 'not an ISO 8601 date-time' END
 FROM _ab_chosen WHERE local_date IS NULL
 UNION ALL
+SELECT input, source_file, source_row, NULL, 'transactionLineItems', (payload -> 'transactionLineItems')::VARCHAR,
+       transaction_id, 'not a list of line items'
+FROM _ab_all_txn WHERE json_type(payload, '$.transactionLineItems') NOT IN ('ARRAY', 'NULL')
+UNION ALL
 SELECT 'csv', source_file, min(source_row), NULL, 'payment_amount', string_agg(DISTINCT payment_amount, ' / ' ORDER BY payment_amount),
        transaction_id, 'rows of the same payment disagree on the payment amount'
 FROM _ab_csv_keyed GROUP BY source_file, transaction_id HAVING count(DISTINCT payment_amount) > 1

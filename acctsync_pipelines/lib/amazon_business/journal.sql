@@ -1,5 +1,5 @@
--- Amazon Business journal for one business day ($day), per ../shared/spec/accounting.md.
--- Parameters: $day, $rounding.
+-- Amazon Business journal for a window of business days, per ../shared/spec/accounting.md.
+-- Parameters: $days, $first_day, $last_day (one day is a window of one), $rounding.
 -- One entry per order and transaction type: a debit per item on its inferred expense account, a
 -- credit per payment instrument class (split payments: the expense once, the credit split), and,
 -- when payments and items differ (a part not yet seen), the difference on 仮払金 for review.
@@ -9,7 +9,11 @@
 INSERT INTO ledger.journal_entry_lines
 WITH s AS (SELECT * FROM cfg_ab_settings),
 acct AS (SELECT * FROM cfg_accounts PIVOT (any_value(account) FOR key IN ('suspense_paid'))),
-items AS (SELECT * FROM staging.amazon_business_lines WHERE business_date = $day AND amount <> 0),
+items AS (
+    SELECT * FROM staging.amazon_business_lines
+    WHERE business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date) AND amount <> 0
+),
 user_pick AS (
     SELECT i.entry_id, i.item_no, r.priority, r.kind, r.value, r.account, r.sub_account, r.tax_category, r.confidence
     FROM items i JOIN cfg_ab_rules r ON CASE r.kind
@@ -110,23 +114,30 @@ payments AS (
     SELECT 'amazon_business:' || doc_id || ':' || CASE doc_kind WHEN 'purchase' THEN 'charge' ELSE doc_kind END
                || ':' || strftime(business_date, '%Y-%m-%d') AS entry_id, *
     FROM staging.normalized_transactions
-    WHERE source = 'amazon_business' AND business_date = $day AND tender IS NOT NULL
+    WHERE source = 'amazon_business' AND business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date) AND tender IS NOT NULL
 ),
 instrument_accounts AS (SELECT DISTINCT priority, name, account, sub_account FROM cfg_ab_instruments WHERE NOT exclude),
+-- An instrument no class matches may be decided by a rule taught in review (key_kind 'tender', on its
+-- trimmed paymentInstrumentType), which never touches an entry posted before it existed.
 payment_lines AS (
     SELECT p.entry_id, any_value(p.doc_id) AS source_ref, string_agg(DISTINCT p.revision, ',') AS revision,
-           'credit' AS side, coalesce(a.account, s.unknown_account) AS account,
-           coalesce(a.sub_account, s.unknown_sub_account) AS sub_account, 'out_of_scope' AS tax_category,
+           'credit' AS side, coalesce(a.account, lr.account, s.unknown_account) AS account,
+           coalesce(a.sub_account, lr.sub_account, s.unknown_sub_account) AS sub_account, 'out_of_scope' AS tax_category,
            sum(p.amount) AS signed_amount, 0::BIGINT AS signed_tax,
            'Amazon ' || any_value(p.doc_id) || ' ' || string_agg(DISTINCT coalesce(p.tender_name, ''), '/') AS description,
-           'instrument:' || p.tender AS rule,
-           CASE WHEN a.name IS NULL THEN 0.0 ELSE 1.0 END AS confidence,
-           CASE WHEN a.name IS NULL
+           CASE WHEN lr.rule_id IS NOT NULL THEN 'learned:' || lr.rule_id ELSE 'instrument:' || p.tender END AS rule,
+           CASE WHEN a.name IS NULL AND lr.rule_id IS NULL THEN 0.0 ELSE 1.0 END AS confidence,
+           CASE WHEN a.name IS NULL AND lr.rule_id IS NULL
                 THEN 'unknown payment instrument ' || string_agg(DISTINCT '''' || coalesce(p.tender_name, '') || '''', ', ')
                      || '; classify it in sources.amazon_business.payment_instruments' END AS review_reason,
            false AS qualified_invoice, 3 AS part, coalesce(min(a.priority), 999) AS part_no
     FROM payments p CROSS JOIN s LEFT JOIN instrument_accounts a ON a.name = p.tender
-    GROUP BY p.entry_id, p.tender, a.name, a.account, a.sub_account, s.unknown_account, s.unknown_sub_account
+    LEFT JOIN ledger.learned_rules lr
+      ON a.name IS NULL AND lr.source = 'amazon_business' AND lr.key_kind = 'tender'
+     AND lr.key_value = trim(coalesce(p.tender_name, '')) AND ops.learned_rule_applies(p.entry_id, lr.created_at)
+    GROUP BY p.entry_id, p.tender, a.name, a.account, a.sub_account, s.unknown_account, s.unknown_sub_account,
+             lr.rule_id, lr.account, lr.sub_account
 ),
 totals AS (
     SELECT entry_id, any_value(source_ref) AS source_ref, string_agg(DISTINCT revision, ',') AS revision,
@@ -164,16 +175,21 @@ entry_revision AS (
     FROM (SELECT entry_id, transaction_id FROM items UNION ALL SELECT entry_id, revision FROM payments)
     GROUP BY entry_id
 ),
+-- the entry's business day (part of its id): every entry has items or payments
+entry_day AS (
+    SELECT DISTINCT entry_id, business_date FROM (SELECT entry_id, business_date FROM items
+                                                 UNION ALL SELECT entry_id, business_date FROM payments)
+),
 numbered AS (
     SELECT *, row_number() OVER (PARTITION BY entry_id
                                  ORDER BY side DESC, part, part_no, account, sub_account)::INTEGER AS line_no
     FROM lines
 )
-SELECT n.entry_id, line_no, 'amazon_business' AS source, $day AS business_date, side, account, sub_account,
+SELECT n.entry_id, line_no, 'amazon_business' AS source, d.business_date, side, account, sub_account,
        '' AS department, tax_category, amount, tax_amount, description, source_ref, rule, confidence,
        CASE WHEN bool_or(review_reason IS NOT NULL) OVER (PARTITION BY entry_id) THEN 'needs_review' ELSE 'ready' END,
        review_reason, qualified_invoice, NULL AS store_code,
        r.revision,
        ops.entry_content_hash(line_no, side, account, sub_account, '', tax_category, amount, tax_amount,
                               description, qualified_invoice) OVER (PARTITION BY entry_id) AS content_hash
-FROM numbered n LEFT JOIN entry_revision r USING (entry_id)
+FROM numbered n LEFT JOIN entry_revision r USING (entry_id) JOIN entry_day d USING (entry_id)

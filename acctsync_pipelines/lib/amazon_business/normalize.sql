@@ -1,23 +1,29 @@
--- Amazon Business → staging for one business day ($day).
+-- Amazon Business → staging for a window of business days ($days, $first_day, $last_day; one day is a
+-- window of one).
 -- A document is an order's transactions of one type on the day (entry amazon_business:<order>:<type>:<day>).
 -- Parts of a split payment repeat the order's items: each item (line_key) is kept once; each part's
 -- amount becomes a payment row of its instrument. Excluded instruments (Amazon Pay), other
 -- currencies, undelivered charges and report rows without a payment go to
 -- staging.amazon_business_skipped instead.
-DELETE FROM staging.amazon_business_skipped WHERE business_date = $day;
-DELETE FROM staging.amazon_business_lines WHERE business_date = $day;
+DELETE FROM staging.amazon_business_skipped WHERE business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, business_date);
+DELETE FROM staging.amazon_business_lines WHERE business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, business_date);
 
 CREATE OR REPLACE TEMP TABLE _ab_day_txn AS
-WITH t AS (SELECT * FROM ab_txn_parsed WHERE business_date = $day),
+WITH t AS (SELECT * FROM ab_txn_parsed WHERE business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, business_date)),
 undelivered AS (
-    SELECT transaction_id,
+    SELECT business_date, transaction_id,
            string_agg(coalesce(product_title, asin, order_id, '?'), ' / ' ORDER BY line_no) AS items
-    FROM ab_line_parsed WHERE business_date = $day AND kind = 'CHARGE' AND NOT delivered
-    GROUP BY transaction_id
+    FROM ab_line_parsed WHERE business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date) AND kind = 'CHARGE' AND NOT delivered
+    GROUP BY business_date, transaction_id
 ),
 orders AS (
-    SELECT transaction_id, string_agg(DISTINCT order_id, ',' ORDER BY order_id) AS order_ids
-    FROM ab_line_parsed WHERE business_date = $day GROUP BY transaction_id
+    SELECT business_date, transaction_id, string_agg(DISTINCT order_id, ',' ORDER BY order_id) AS order_ids
+    FROM ab_line_parsed WHERE business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date) GROUP BY business_date, transaction_id
 )
 SELECT t.*, o.order_ids,
        CASE WHEN t.instrument_excluded
@@ -29,7 +35,8 @@ SELECT t.*, o.order_ids,
             WHEN t.input = 'csv' AND trim(coalesce(t.amount, '')) = ''
                 THEN 'no payment yet (the Orders report''s payment amount is empty)'
        END AS skip_reason
-FROM t LEFT JOIN undelivered u USING (transaction_id) LEFT JOIN orders o USING (transaction_id);
+FROM t LEFT JOIN undelivered u USING (business_date, transaction_id)
+LEFT JOIN orders o USING (business_date, transaction_id);
 
 INSERT INTO staging.amazon_business_skipped
 SELECT business_date, transaction_id, transaction_type, order_ids, amount, currency_code, payment_instrument_type,
@@ -50,15 +57,17 @@ WITH items AS (
     QUALIFY row_number() OVER (PARTITION BY entry_id, line_key ORDER BY transaction_id, line_no) = 1
 ),
 invoice AS (
-    SELECT * FROM raw.amazon_business_invoices WHERE business_date = $day
-    QUALIFY row_number() OVER (PARTITION BY order_id, order_line_item_id, shipment_id, invoice_type
+    SELECT * FROM raw.amazon_business_invoices WHERE business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date)
+    QUALIFY row_number() OVER (PARTITION BY business_date, order_id, order_line_item_id, shipment_id, invoice_type
                                ORDER BY invoice_date DESC, invoice_number DESC) = 1
 ),
 invoice_tax AS (
-    SELECT invoice_number, ab_rate(rate) AS rate,
+    SELECT business_date, invoice_number, ab_rate(rate) AS rate,
            CAST(round(abs(ab_money(inclusive_total))) AS BIGINT) AS rate_total,
            CAST(round(abs(ab_money(amount))) AS BIGINT) AS rate_tax
-    FROM raw.amazon_business_invoice_taxes WHERE business_date = $day
+    FROM raw.amazon_business_invoice_taxes WHERE business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date)
 )
 SELECT i.business_date, i.entry_id,
        row_number() OVER (PARTITION BY i.entry_id ORDER BY i.line_key)::INTEGER AS item_no,
@@ -74,31 +83,33 @@ SELECT i.business_date, i.entry_id,
        i.transaction_id, i.source_file, i.source_row
 FROM items i
 LEFT JOIN invoice v
-       ON v.order_id = i.order_id AND v.order_line_item_id = i.order_line_item_id AND v.shipment_id = i.shipment_id
+       ON v.business_date = i.business_date AND v.order_id = i.order_id AND v.order_line_item_id = i.order_line_item_id AND v.shipment_id = i.shipment_id
       AND v.invoice_type = CASE i.kind WHEN 'CHARGE' THEN 'STANDARD' ELSE 'CREDIT_MEMO' END
-LEFT JOIN invoice_tax x ON x.invoice_number = v.invoice_number AND x.rate = i.rate
+LEFT JOIN invoice_tax x
+       ON x.business_date = i.business_date AND x.invoice_number = v.invoice_number AND x.rate = i.rate
 LEFT JOIN cfg_ab_sellers s ON lower(trim(s.seller)) = lower(trim(coalesce(v.seller_name, i.seller_name)));
 
 INSERT INTO staging.normalized_transactions
 SELECT 'amazon_business', business_date, NULL, NULL, order_id,
        CASE transaction_type WHEN 'CHARGE' THEN 'purchase' ELSE lower(transaction_type) END,
        NULL, NULL, NULL, tax_rate, amount, refund_reason, title, transaction_id, source_file, source_row::VARCHAR
-FROM staging.amazon_business_lines WHERE business_date = $day;
+FROM staging.amazon_business_lines WHERE business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, business_date);
 
 -- Payments: each booked transaction's amount on its instrument. A transaction whose items belong to
 -- several orders is shared out by the orders' item totals (the remainder to the largest).
 INSERT INTO staging.normalized_transactions
 WITH txn AS (SELECT * FROM _ab_day_txn WHERE skip_reason IS NULL),
 weights AS (
-    SELECT transaction_id, trim(order_id) AS order_id, sum(abs(signed_amount)) AS weight
+    SELECT business_date, transaction_id, trim(order_id) AS order_id, sum(abs(signed_amount)) AS weight
     FROM _ab_day_lines GROUP BY ALL
 ),
 shares AS (
-    SELECT t.transaction_id, coalesce(w.order_id, t.transaction_id) AS doc_id,
+    SELECT t.business_date, t.transaction_id, coalesce(w.order_id, t.transaction_id) AS doc_id,
            CAST(round(abs(t.amount_value)) AS BIGINT) AS paid, coalesce(w.weight, 0) AS weight,
-           sum(coalesce(w.weight, 0)) OVER (PARTITION BY t.transaction_id) AS total_weight,
-           row_number() OVER (PARTITION BY t.transaction_id ORDER BY w.weight DESC NULLS LAST, w.order_id) AS share_rank
-    FROM txn t LEFT JOIN weights w USING (transaction_id)
+           sum(coalesce(w.weight, 0)) OVER (PARTITION BY t.business_date, t.transaction_id) AS total_weight,
+           row_number() OVER (PARTITION BY t.business_date, t.transaction_id ORDER BY w.weight DESC NULLS LAST, w.order_id) AS share_rank
+    FROM txn t LEFT JOIN weights w USING (business_date, transaction_id)
 ),
 floored AS (
     SELECT *, CASE WHEN total_weight = 0 THEN CASE WHEN share_rank = 1 THEN paid ELSE 0 END
@@ -106,15 +117,15 @@ floored AS (
     FROM shares
 ),
 allocated AS (
-    SELECT *, base + CASE WHEN share_rank = 1 THEN paid - sum(base) OVER (PARTITION BY transaction_id) ELSE 0 END
+    SELECT *, base + CASE WHEN share_rank = 1 THEN paid - sum(base) OVER (PARTITION BY business_date, transaction_id) ELSE 0 END
                AS share
     FROM floored
 )
-SELECT 'amazon_business', $day, NULL, NULL, a.doc_id,
+SELECT 'amazon_business', t.business_date, NULL, NULL, a.doc_id,
        CASE t.kind WHEN 'CHARGE' THEN 'purchase' ELSE lower(t.kind) END,
        NULL, coalesce(t.instrument, 'unknown'), t.payment_instrument_type, NULL,
        CASE t.kind WHEN 'CHARGE' THEN a.share ELSE -a.share END,
        NULL, 'payment ' || coalesce(t.payment_instrument_type, '') || coalesce(' ' || t.payment_instrument_last4, ''),
        t.transaction_id, t.source_file, t.source_row::VARCHAR
-FROM allocated a JOIN txn t USING (transaction_id)
+FROM allocated a JOIN txn t USING (business_date, transaction_id)
 WHERE a.share <> 0;

@@ -22,7 +22,7 @@ from acctsync_pipelines.lib.amazon_business.settings import REQUIRED_CSV_COLUMNS
 from acctsync_pipelines.lib.config import Settings, load_settings
 from acctsync_pipelines.lib.errors import InputError
 from acctsync_pipelines.lib.polling import Activity
-from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats
+from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats, window_params
 from acctsync_pipelines.lib.sql import run, split_statements, sql_text
 from acctsync_pipelines.lib.textfiles import decode_text, inside
 from acctsync_pipelines.lib.warehouse import register_schema
@@ -180,10 +180,27 @@ def _format_problems(problems: list[dict], ab: AmazonBusinessSettings, day: dt.d
             if p["line_no"] is not None:
                 where.append(f"transactionLineItems[{p['line_no']}]")
             where.append(f"field {JSON_FIELDS.get(field, field)}")
-        messages.append(": ".join(where) + f": value {p['value']!r}: {p['problem']}")
+        value = "missing" if p["value"] is None else repr(p["value"])
+        messages.append(": ".join(where) + f": value {value}: {p['problem']}")
     more = "\n  (further problems not listed)" if len(problems) >= 50 else ""
     scope = f"amazon_business {day}" if day else "amazon_business"
     return f"{scope}: the purchases cannot be booked; nothing of this day is posted:\n  " + "\n  ".join(messages) + more
+
+
+def _inbox_key(home: Path, files: list[Path], ab: AmazonBusinessSettings, timezone: str) -> str:
+    """What the file-based candidates depend on: each file's path, size and mtime, the settings, the timezone."""
+    digest = hashlib.sha256(f"{timezone}\n{ab.model_dump_json()}\n".encode())
+    for path in files:
+        st = path.stat()
+        digest.update(f"{_relative(home, path)}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _cached_inbox_key(conn: duckdb.DuckDBPyConnection) -> str | None:
+    known = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_ab_inbox_key'"
+    ).fetchone()[0]
+    return conn.execute("SELECT inbox_key FROM _ab_inbox_key").fetchone()[0] if known else None
 
 
 def _days_of(inputs: Inputs, timezone: str) -> list[dt.date]:
@@ -330,11 +347,16 @@ class AmazonBusiness(Source):
         inputs = Inputs()
         stats = StageStats(details={"files": 0, "api_transactions": 0, "transactions": 0, "line_items": 0,
                                     "invoices": 0})
-        if "files" in ab.inputs:
-            for path in inbox_files(home):
-                read_inbox_file(home, path, ab, inputs)
-                stats.details["files"] += 1
+        files = inbox_files(home) if "files" in ab.inputs else []
+        stats.details["files"] = len(files)
         client = self._client(ab) if "api" in ab.inputs else None
+        # Files only: the candidates depend on the files and settings alone, so the days of one run (one
+        # connection) share them while no file changed (path, size, mtime).
+        inbox_key = None if client is not None else _inbox_key(home, files, ab, settings.timezone)
+        if inbox_key is not None and _cached_inbox_key(conn) == inbox_key:
+            return self._store_day(conn, ab, None, day, stats)
+        for path in files:
+            read_inbox_file(home, path, ab, inputs)
         try:
             if client is not None:
                 start, end = self._feed_window(settings, day)
@@ -348,16 +370,28 @@ class AmazonBusiness(Source):
                     )
             inputs.load(conn)
             _run_file(conn, "candidates.sql", {"tz": settings.timezone})
-            problems = _rows(conn.execute(sql_text(__file__, "candidate_problems.sql")))
-            if problems:
-                raise InputError(_format_problems(problems, ab, day))
-            _run_file(conn, "store_day.sql", {"day": day})
-            if client is not None and ab.api.fetch_invoices:
-                self._fetch_invoices(conn, client, day)
+            if client is None:  # files only: their invoice details (_ab_inv) too are the same for every day
+                run(conn, split_statements(sql_text(__file__, "invoices.sql"))[0], {})
+            # Rolled back with the day's transaction if the day fails: the next day then reads again.
+            conn.execute("CREATE OR REPLACE TEMP TABLE _ab_inbox_key AS SELECT ?::VARCHAR AS inbox_key", [inbox_key])
+            return self._store_day(conn, ab, client, day, stats)
         finally:
             if client is not None:
                 client.close()
-        _run_file(conn, "invoices.sql", {"day": day})
+
+    def _store_day(self, conn: duckdb.DuckDBPyConnection, ab: AmazonBusinessSettings,
+                   client: AmazonBusinessClient | None, day: dt.date, stats: StageStats) -> StageStats:
+        """Replace the day's raw rows from the candidates (_ab_docs, _ab_txn, _ab_lines) on the connection."""
+        problems = _rows(conn.execute(sql_text(__file__, "candidate_problems.sql")))
+        if problems:
+            raise InputError(_format_problems(problems, ab, day))
+        _run_file(conn, "store_day.sql", {"day": day})
+        if client is not None and ab.api.fetch_invoices:
+            self._fetch_invoices(conn, client, day)
+        # The first statement builds _ab_inv from _ab_docs: again for API answers, once for files (above).
+        invoices = split_statements(sql_text(__file__, "invoices.sql"))
+        for statement in invoices if client is not None else invoices[1:]:
+            run(conn, statement, {"day": day})
         problems = _rows(run(conn, sql_text(__file__, "validate.sql"), {"day": day}))
         if problems:
             raise InputError(_format_problems(problems, ab, day))
@@ -394,12 +428,20 @@ class AmazonBusiness(Source):
     # -- normalized and journal -------------------------------------------------------------------
 
     def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
+        self.normalize_window(conn, settings, [day])
+
+    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
         self.register_config(conn, settings)
-        _run_file(conn, "normalize.sql", {"day": day})
+        _run_file(conn, "normalize.sql", window_params(days))
+        return True
 
     def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
+        self.journal_window(conn, settings, [day])
+
+    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
         self.register_config(conn, settings)
-        run(conn, sql_text(__file__, "journal.sql"), {"day": day, "rounding": settings.tax.rounding})
+        run(conn, sql_text(__file__, "journal.sql"), {**window_params(days), "rounding": settings.tax.rounding})
+        return True
 
 
 SOURCE = AmazonBusiness()

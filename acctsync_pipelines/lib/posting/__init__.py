@@ -5,6 +5,8 @@ Order of work for one (target, source, day):
 2. compute the actions (diff.sql) and claim them — log rows and the exact lines — in one transaction;
 3. send the batch (for yayoi_csv: write its file atomically).
 Nothing is claimed twice: (target, entry_id, action_seq) is the log's primary key.
+A file target can take a window of days at once (``post_window``): one diff and one claim for all of them
+(still one batch, and one file, per day), then the files.
 
 A target provides ``reference_for(batch_id)`` and either
 - ``recover(conn, source)`` + ``write(conn, batch_id)`` (a file target: re-render what a crash left unwritten), or
@@ -24,7 +26,8 @@ import duckdb
 
 from acctsync_pipelines.lib.config import Settings
 from acctsync_pipelines.lib.errors import PostingError
-from acctsync_pipelines.lib.sql import split_statements, sql_text
+from acctsync_pipelines.lib.sources import window_params
+from acctsync_pipelines.lib.sql import run, split_statements, sql_text
 from acctsync_pipelines.lib.targets.freee import FreeeTarget
 from acctsync_pipelines.lib.targets.quickbooks import QuickBooksTarget
 from acctsync_pipelines.lib.targets.yayoi_csv import YayoiCsvTarget
@@ -56,37 +59,72 @@ def post_day(
     conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, source: str, day: dt.date, target_name: str
 ) -> PostingResult:
     target = make_target(target_name, settings, home)
-    params = {"target": target_name, "source": source, "day": day}
+    params = {"target": target_name, "source": source, **window_params([day])}
     resumed = 0
     if hasattr(target, "prepare"):
-        conn.execute("CREATE OR REPLACE TEMP TABLE pending_actions AS " + sql_text(__file__, "diff.sql"), params)
+        run(conn, "CREATE OR REPLACE TEMP TABLE pending_actions AS " + sql_text(__file__, "diff.sql"), params)
         (pending,) = conn.execute("SELECT count(*) FROM pending_actions").fetchone()
         resumed = target.prepare(conn, source, day, pending)
     else:
         target.recover(conn, source)
-    with transaction(conn):
-        conn.execute(
-            "CREATE OR REPLACE TEMP TABLE pending_actions AS " + sql_text(__file__, "diff.sql"), params
-        )
-        posts, reversals = conn.execute(
-            "SELECT count(*) FILTER (WHERE action = 'post'), count(*) FILTER (WHERE action = 'reverse') "
-            "FROM pending_actions"
-        ).fetchone()
-        if posts + reversals == 0:
-            return PostingResult(target_name, day, resumed=resumed)
-        (earlier,) = conn.execute(
-            "SELECT count(*) FROM ledger.posting_batches WHERE target = ? AND source = ? AND business_date = ?",
-            [target_name, source, day],
-        ).fetchone()
-        batch_id = f"{source}_{day:%Y%m%d}_{earlier + 1:03d}"
-        claim = params | {"batch_id": batch_id, "target_ref": target.reference_for(batch_id)}
-        for statement in split_statements(sql_text(__file__, "claim.sql")):
-            conn.execute(statement, {k: v for k, v in claim.items() if f"${k}" in statement})
-        (lines,) = conn.execute(
-            "SELECT line_count FROM ledger.posting_batches WHERE target = ? AND batch_id = ?", [target_name, batch_id]
-        ).fetchone()
+    claimed = _claim(conn, target, params)
+    if day not in claimed:
+        return PostingResult(target_name, day, resumed=resumed)
+    batch_id, posts, reversals, lines = claimed[day]
     if hasattr(target, "send"):
         target.send(conn, batch_id)
         return PostingResult(target_name, day, batch_id, posts, reversals, lines, None, resumed)
     export = target.write(conn, batch_id)
     return PostingResult(target_name, day, batch_id, posts, reversals, lines, export)
+
+
+def post_window(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, source: str, days: list[dt.date],
+    target_name: str,
+) -> dict[dt.date, PostingResult] | None:
+    """post_day for every day of ``days`` with one diff and one claim; None for a target that is not a
+    file target (an API target prepares and sends day by day)."""
+    target = make_target(target_name, settings, home)
+    if not days or hasattr(target, "prepare"):
+        return None
+    target.recover(conn, source)
+    claimed = _claim(conn, target, {"target": target_name, "source": source, **window_params(days)})
+    results = {}
+    for day in days:
+        if day not in claimed:
+            results[day] = PostingResult(target_name, day)
+            continue
+        batch_id, posts, reversals, lines = claimed[day]
+        results[day] = PostingResult(target_name, day, batch_id, posts, reversals, lines, target.write(conn, batch_id))
+    return results
+
+
+def _claim(conn: duckdb.DuckDBPyConnection, target, params: dict) -> dict[dt.date, tuple[str, int, int, int]]:
+    """Compute and claim the window's actions in one transaction, one batch per day that has any.
+    Returns (batch_id, posts, reversals, lines) per such day."""
+    with transaction(conn):
+        run(conn, "CREATE OR REPLACE TEMP TABLE pending_actions AS " + sql_text(__file__, "diff.sql"), params)
+        per_day = conn.execute(
+            "SELECT business_date, count(*) FILTER (WHERE action = 'post'), count(*) FILTER (WHERE action = 'reverse') "
+            "FROM pending_actions GROUP BY business_date ORDER BY business_date"
+        ).fetchall()
+        if not per_day:
+            return {}
+        earlier = dict(run(
+            conn,
+            "SELECT business_date, count(*) FROM ledger.posting_batches WHERE target = $target AND source = $source "
+            "AND business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date) "
+            "GROUP BY business_date", params,
+        ).fetchall())
+        batches = {day: f"{params['source']}_{day:%Y%m%d}_{earlier.get(day, 0) + 1:03d}" for day, _, _ in per_day}
+        conn.execute("CREATE OR REPLACE TEMP TABLE claim_batches "
+                     "(business_date DATE, batch_id VARCHAR, target_ref VARCHAR)")
+        conn.executemany("INSERT INTO claim_batches VALUES (?, ?, ?)",
+                         [[day, batch_id, target.reference_for(batch_id)] for day, batch_id in batches.items()])
+        for statement in split_statements(sql_text(__file__, "claim.sql")):
+            run(conn, statement, params)
+        lines = dict(conn.execute(
+            "SELECT batch_id, line_count FROM ledger.posting_batches WHERE target = ? AND list_contains(?, batch_id)",
+            [params["target"], list(batches.values())],
+        ).fetchall())
+    return {day: (batches[day], posts, reversals, lines[batches[day]]) for day, posts, reversals in per_day}

@@ -1,24 +1,30 @@
--- Claim the pending actions (temp table pending_actions) for $target as batch $batch_id: the
--- posting log rows and the lines exactly as they will be sent. Reversals copy the lines of the
--- version that was posted, sides swapped. Parameters: $target, $source, $day, $batch_id, $target_ref.
+-- Claim the pending actions (temp table pending_actions, with their business_date) for $target, each
+-- day's as its batch (temp table claim_batches: business_date, batch_id, target_ref): the posting log
+-- rows and the lines exactly as they will be sent. Reversals copy the lines of the version that was
+-- posted, sides swapped. Parameters (named): target, source, days, first_day, last_day.
 INSERT INTO ledger.postings
-SELECT $target, $source, $day, entry_id, action, content_hash, $batch_id, now(), $target_ref, action_seq
-FROM pending_actions;
+SELECT $target, $source, a.business_date, a.entry_id, a.action, a.content_hash, b.batch_id, now(), b.target_ref,
+       a.action_seq
+FROM pending_actions a JOIN claim_batches b USING (business_date);
 
 INSERT INTO ledger.posted_lines
-SELECT $target, $batch_id, a.entry_id, 'post', a.action_seq, l.source, l.business_date, l.line_no, l.account,
+SELECT $target, b.batch_id, a.entry_id, 'post', a.action_seq, l.source, l.business_date, l.line_no, l.account,
        l.sub_account, l.department, l.side, l.amount, l.tax_category, l.tax_amount, l.description, l.source_ref,
        l.qualified_invoice, l.rule_is_guess
 FROM pending_actions a
+JOIN claim_batches b USING (business_date)
 JOIN (SELECT *, (confidence < 1.0 OR review_status = 'needs_review') AS rule_is_guess
-      FROM ledger.journal_entry_lines WHERE source = $source AND business_date = $day) l USING (entry_id)
+      FROM ledger.journal_entry_lines
+      WHERE source = $source AND business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date)) l USING (business_date, entry_id)
 WHERE a.action = 'post';
 
 INSERT INTO ledger.posted_lines
-SELECT $target, $batch_id, a.entry_id, 'reverse', a.action_seq, pl.source, pl.business_date, pl.line_no, pl.account,
+SELECT $target, b.batch_id, a.entry_id, 'reverse', a.action_seq, pl.source, pl.business_date, pl.line_no, pl.account,
        pl.sub_account, pl.department, CASE pl.side WHEN 'debit' THEN 'credit' ELSE 'debit' END, pl.amount,
        pl.tax_category, pl.tax_amount, '取消: ' || pl.description, pl.source_ref, pl.qualified_invoice, pl.guessed
 FROM pending_actions a
+JOIN claim_batches b USING (business_date)
 JOIN ledger.postings last_post
   ON last_post.target = $target AND last_post.entry_id = a.entry_id AND last_post.action = 'post'
  AND last_post.action_seq = (SELECT max(action_seq) FROM ledger.postings x
@@ -29,6 +35,8 @@ JOIN ledger.posted_lines pl
 WHERE a.action = 'reverse';
 
 INSERT INTO ledger.posting_batches
-SELECT $target, $batch_id, $source, $day, now(), $target_ref,
-       (SELECT count(*) FROM pending_actions),
-       (SELECT count(*) FROM ledger.posted_lines WHERE target = $target AND batch_id = $batch_id);
+SELECT $target, b.batch_id, $source, b.business_date, now(), b.target_ref,
+       (SELECT count(*) FROM pending_actions a WHERE a.business_date = b.business_date),
+       (SELECT count(*) FROM ledger.posted_lines pl WHERE pl.target = $target AND pl.batch_id = b.batch_id)
+FROM claim_batches b
+ORDER BY b.business_date;

@@ -1,5 +1,5 @@
--- STORES journal for one business day ($day), per ../shared/spec/accounting.md ("STORES").
--- Parameters: $day, $rounding.
+-- STORES journal for a window of business days, per ../shared/spec/accounting.md ("STORES").
+-- Parameters: $days, $first_day, $last_day (one day is a window of one), $rounding.
 -- Entries: stores:<order number>:sale:<day>, stores:<order number>:cancel:<day> (the day is part of the
 -- id, so an event that moves to another day is a new entry and the old one is reversed on its day),
 -- stores:remittance:<id> and stores:remittance:<id>:campaign_coupon.
@@ -8,7 +8,8 @@
 -- other taxable lines get tax once per category per entry.
 INSERT INTO ledger.journal_entry_lines
 WITH n AS (
-    SELECT * FROM staging.normalized_transactions WHERE source = 'stores' AND business_date = $day
+    SELECT * FROM staging.normalized_transactions
+    WHERE source = 'stores' AND business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date)
 ),
 acct AS (SELECT * FROM cfg_accounts PIVOT (any_value(account) FOR key IN
     ('receivable', 'suspense_received', 'suspense_paid'))),
@@ -25,17 +26,26 @@ order_rows AS (
                        THEN ' 取消' ELSE '' END AS doc_label
     FROM n WHERE doc_kind IN ('sale', 'cancel', 'payment_fee')
 ),
+-- A payment type the configuration does not map may be decided by a rule taught in review (key_kind
+-- 'tender', acctsync review set-account --remember); it never touches an entry posted before it existed.
+-- Its lines keep the type's name in their description, so forgetting the rule changes only accounts.
 tenders AS (
-    SELECT DISTINCT o.tender, o.tender_name,
-           CASE WHEN o.tender = 'custom' THEN coalesce(ct.account, pt.account) ELSE pt.account END AS account,
+    SELECT DISTINCT o.entry_id, o.tender, o.tender_name,
+           CASE WHEN o.tender = 'custom' THEN coalesce(ct.account, pt.account) ELSE coalesce(pt.account, lr.account) END
+               AS account,
            CASE WHEN o.tender = 'custom'
                 THEN coalesce(ct.sub_account, nullif(pt.sub_account, ''), o.tender_name)
+                WHEN pt.type IS NULL THEN lr.sub_account
                 ELSE pt.sub_account END AS sub_account,
            CASE WHEN o.tender = 'custom' AND ct.name IS NOT NULL THEN 'custom_tender:' || o.tender_name
+                WHEN lr.rule_id IS NOT NULL THEN 'learned:' || lr.rule_id
                 ELSE 'payment_type:' || o.tender END AS rule
     FROM order_rows o
     LEFT JOIN cfg_stores_payment_types pt ON pt.type = o.tender
     LEFT JOIN cfg_stores_custom_tenders ct ON o.tender = 'custom' AND ct.name = o.tender_name
+    LEFT JOIN ledger.learned_rules lr
+      ON pt.type IS NULL AND o.tender <> 'custom' AND lr.source = 'stores' AND lr.key_kind = 'tender'
+     AND lr.key_value = o.tender AND ops.learned_rule_applies(o.entry_id, lr.created_at)
     WHERE o.tender IS NOT NULL
 ),
 -- The debit side of a sale (credit of its cancellation): what each tender owes.
@@ -50,6 +60,7 @@ tender_lines AS (
            'out_of_scope' AS tax_category,
            sum(o.amount) AS signed_amount, 0::BIGINT AS signed_tax,
            any_value(o.doc_label) || ' ' || CASE WHEN o.tender = '(unmatched)' THEN '決済と売上の差額'
+                                                 WHEN t.rule LIKE 'learned:%' THEN o.tender
                                                  ELSE coalesce(nullif(t.sub_account, ''), t.account, o.tender) END AS description,
            CASE WHEN o.tender = '(unmatched)' THEN 'unmatched' ELSE t.rule END AS rule,
            CASE WHEN o.tender <> '(unmatched)' AND t.account IS NULL THEN 0.0 ELSE 1.0 END AS confidence,
@@ -58,7 +69,8 @@ tender_lines AS (
                 WHEN t.account IS NULL
                 THEN 'payment type ''' || o.tender || ''' has no account (sources.stores.payment_types)' END AS review_reason
     FROM order_rows o
-    LEFT JOIN tenders t ON t.tender = o.tender AND t.tender_name IS NOT DISTINCT FROM o.tender_name
+    LEFT JOIN tenders t
+      ON t.entry_id = o.entry_id AND t.tender = o.tender AND t.tender_name IS NOT DISTINCT FROM o.tender_name
     WHERE o.doc_kind IN ('sale', 'cancel')
     GROUP BY o.entry_id, o.store_code, o.department, o.doc_id, o.revision, o.tender, o.tender_name,
              t.account, t.sub_account, t.rule
@@ -91,15 +103,18 @@ fee_lines AS (
     SELECT o.entry_id, o.store_code, o.department, o.doc_id, o.revision,
            'credit', coalesce(t.account, (SELECT receivable FROM acct)), coalesce(t.sub_account, o.tender),
            'out_of_scope', sum(o.amount), 0::BIGINT,
-           any_value(o.doc_label) || ' 決済手数料 ' || coalesce(nullif(t.sub_account, ''), t.account, o.tender),
-           'payment_fee', CASE WHEN t.account IS NULL THEN 0.0 ELSE 1.0 END,
+           any_value(o.doc_label) || ' 決済手数料 ' || CASE WHEN t.rule LIKE 'learned:%' THEN o.tender
+                                                         ELSE coalesce(nullif(t.sub_account, ''), t.account, o.tender) END,
+           CASE WHEN t.rule LIKE 'learned:%' THEN t.rule ELSE 'payment_fee' END,
+           CASE WHEN t.account IS NULL THEN 0.0 ELSE 1.0 END,
            CASE WHEN t.account IS NULL
                 THEN 'payment type ''' || o.tender || ''' has no account (sources.stores.payment_types)' END
     FROM order_rows o
-    LEFT JOIN tenders t ON t.tender = o.tender AND t.tender_name IS NOT DISTINCT FROM o.tender_name
+    LEFT JOIN tenders t
+      ON t.entry_id = o.entry_id AND t.tender = o.tender AND t.tender_name IS NOT DISTINCT FROM o.tender_name
     WHERE o.doc_kind = 'payment_fee'
     GROUP BY o.entry_id, o.store_code, o.department, o.doc_id, o.revision, o.tender, o.tender_name,
-             t.account, t.sub_account
+             t.account, t.sub_account, t.rule
 ),
 payout_rows AS (
     SELECT n.*,
@@ -193,16 +208,21 @@ finished AS (
                                    ELSE 0 END) AS tax_amount
     FROM taxed
 ),
+-- the entry's business day: an order event's is part of its id, a remittance is booked on one day
+entry_day AS (
+    SELECT DISTINCT entry_id, business_date FROM (SELECT entry_id, business_date FROM order_rows
+                                                 UNION ALL SELECT entry_id, business_date FROM payout_rows)
+),
 numbered AS (
     SELECT *, row_number() OVER (PARTITION BY entry_id
                                  ORDER BY side DESC, account, sub_account, tax_category, description)::INTEGER AS line_no
     FROM finished
 )
-SELECT entry_id, line_no, 'stores' AS source, $day AS business_date, side, account, sub_account,
+SELECT entry_id, line_no, 'stores' AS source, d.business_date, side, account, sub_account,
        coalesce(department, '') AS department, tax_category, amount, tax_amount, description, source_ref, rule,
        confidence,
        CASE WHEN bool_or(review_reason IS NOT NULL) OVER (PARTITION BY entry_id) THEN 'needs_review' ELSE 'ready' END,
        review_reason, false AS qualified_invoice, store_code, revision,
        md5(string_agg(concat_ws('|', line_no, side, account, sub_account, department, tax_category, amount, tax_amount, description),
                       '\n' ORDER BY line_no) OVER (PARTITION BY entry_id)) AS content_hash
-FROM numbered
+FROM numbered JOIN entry_day d USING (entry_id)

@@ -22,7 +22,7 @@ from acctsync_pipelines.lib.config import Settings, load_settings
 from acctsync_pipelines.lib.config_tables import replace_temp_table
 from acctsync_pipelines.lib.errors import InputError
 from acctsync_pipelines.lib.polling import Activity
-from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats
+from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats, window_params
 from acctsync_pipelines.lib.sql import run, split_statements, sql_text
 from acctsync_pipelines.lib.stores.client import StoresClient, api_token
 from acctsync_pipelines.lib.stores.settings import StoresSettings
@@ -227,26 +227,38 @@ class Stores(Source):
     # -- raw -------------------------------------------------------------------------------------
 
     def load_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> StageStats:
+        return self._load(conn, settings, home, [day])
+
+    def stage_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                         days: list[dt.date]) -> bool:
+        return self.settings_of(settings).input != "api"  # the API is asked day by day
+
+    def load_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                        days: list[dt.date]) -> StageStats:
+        return self._load(conn, settings, home, days)
+
+    def _load(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, days: list[dt.date]) -> StageStats:
         stores = self.settings_of(settings)
         self.register_config(conn, settings)
         (before,) = conn.execute("SELECT count(*) FROM raw.stores_snapshots").fetchall()[0]
         if stores.input == "api":
+            (day,) = days
             read = self._fetch_api(conn, stores, ZoneInfo(settings.timezone), day)
             details = {"api_requests": read}
         else:
             details = {"files_read": self._scan_inbox(conn, home)}
         (after,) = conn.execute("SELECT count(*) FROM raw.stores_snapshots").fetchall()[0]
-        day_start = dt.datetime.combine(day, dt.time(), ZoneInfo(settings.timezone))
-        bounds = {"day": day, "day_start": day_start, "day_end": day_start + dt.timedelta(days=1)}
+        params = {**window_params(days), "tz": settings.timezone}
         for statement in split_statements(sql_text(__file__, "pin_day.sql")):
-            run(conn, statement, bounds)
-        counts = dict(conn.execute(
-            "SELECT kind, count(*) FROM raw.stores_day_records WHERE business_date = ? GROUP BY kind", [day]
+            run(conn, statement, params)
+        counts = dict(run(conn,
+            "SELECT kind, count(*) FROM raw.stores_day_records WHERE business_date BETWEEN $first_day AND $last_day "
+            "AND list_contains($days, business_date) GROUP BY kind", params,
         ).fetchall())
         details |= {"new_versions": after - before, "orders": counts.get("order", 0),
                     "remittances": counts.get("remittance", 0)}
         if details["orders"] or details["remittances"]:
-            self._validate(conn, day)
+            self._validate(conn, days)
         return StageStats(rows=details["orders"] + details["remittances"], details=details)
 
     def _ingest(self, conn: duckdb.DuckDBPyConnection, source_file: str, listing: Listing, *,
@@ -352,13 +364,14 @@ class Stores(Source):
             take(client.sales_channels(), "sales_channel", "$.sales_channels[*]")
         return requests
 
-    def _validate(self, conn: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-        problems = run(conn, sql_text(__file__, "validate.sql"), {"day": day}).fetchall()
+    def _validate(self, conn: duckdb.DuckDBPyConnection, days: list[dt.date]) -> None:
+        problems = run(conn, sql_text(__file__, "validate.sql"), window_params(days)).fetchall()
         if not problems:
             return
-        messages = [f"{source_file}: {position} ({record}): {path} = {value}: {problem}"
+        messages = [f"{source_file}: {position} ({record}): {path} = {'missing' if value is None else value}: {problem}"
                     for source_file, position, record, path, value, problem in problems]
         more = "" if len(problems) < 50 else "\n  (further problems not listed)"
+        day = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
         raise InputError(
             f"stores {day}: records that cannot be booked; nothing of this day is posted:\n  "
             + "\n  ".join(messages) + more
@@ -367,19 +380,29 @@ class Stores(Source):
     # -- normalized and journal -------------------------------------------------------------------
 
     def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        conn.execute("DELETE FROM staging.stores_output_tax WHERE business_date = ?", [day])
-        if not _has_rows(conn, "raw.stores_day_records", day):
-            return
+        self.normalize_window(conn, settings, [day])
+
+    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+        params = window_params(days)
+        run(conn, "DELETE FROM staging.stores_output_tax WHERE business_date BETWEEN $first_day AND $last_day "
+                  "AND list_contains($days, business_date)", params)
+        if not _has_rows(conn, "raw.stores_day_records", days):
+            return True
         self.register_config(conn, settings)
-        params = {"day": day, "basis": self.settings_of(settings).recognition, "tz": settings.timezone}
+        params |= {"basis": self.settings_of(settings).recognition, "tz": settings.timezone}
         for statement in split_statements(sql_text(__file__, "normalize.sql")):
             run(conn, statement, params)
+        return True
 
     def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        if not _has_rows(conn, "staging.normalized_transactions", day, "source = 'stores' AND "):
-            return
+        self.journal_window(conn, settings, [day])
+
+    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+        if not _has_rows(conn, "staging.normalized_transactions", days, "source = 'stores' AND "):
+            return True
         self.register_config(conn, settings)
-        run(conn, sql_text(__file__, "journal.sql"), {"day": day, "rounding": settings.tax.rounding})
+        run(conn, sql_text(__file__, "journal.sql"), {**window_params(days), "rounding": settings.tax.rounding})
+        return True
 
 
 def _api_stamp(moment: dt.datetime) -> str:
@@ -387,9 +410,9 @@ def _api_stamp(moment: dt.datetime) -> str:
     return moment.astimezone(API_TIMEZONE).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _has_rows(conn: duckdb.DuckDBPyConnection, table: str, day: dt.date, condition: str = "") -> bool:
-    return conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {condition}business_date = ?)",
-                        [day]).fetchall() == [(True,)]
+def _has_rows(conn: duckdb.DuckDBPyConnection, table: str, days: list[dt.date], condition: str = "") -> bool:
+    return run(conn, f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {condition}business_date BETWEEN $first_day "
+                     "AND $last_day AND list_contains($days, business_date))", window_params(days)).fetchall() == [(True,)]
 
 
 SOURCE = Stores()

@@ -1,11 +1,12 @@
--- Problems that stop a day's STORES records from being booked (the day fails, nothing of it posts).
+-- Problems that stop a day's STORES records from being booked (the day fails, nothing of it posts),
+-- for a window of days.
 -- One row per problem: where (input, position, record), the JSON path, the value, and what is wrong.
--- Parameters: $day.
+-- Parameters: $days, $first_day, $last_day (one day is a window of one).
 WITH pinned AS (
     SELECT d.kind, d.record_id, d.source_file, d.source_index, s.body
     FROM raw.stores_day_records d
     JOIN raw.stores_snapshots s USING (kind, record_id, revision)
-    WHERE d.business_date = $day
+    WHERE d.business_date BETWEEN $first_day AND $last_day AND list_contains($days, d.business_date)
 ),
 orders AS (
     SELECT source_file, 'orders[' || source_index || ']' AS position,
@@ -92,6 +93,14 @@ problems AS (
            'ordered_at is not a date-time (YYYY-MM-DDThh:mm:ss+09:00)'
     FROM orders WHERE TRY_CAST(body ->> 'ordered_at' AS TIMESTAMPTZ) IS NULL
     UNION ALL
+    SELECT source_file, position, record, '$.' || field, value::VARCHAR, field || ' is not a list'
+    FROM (SELECT source_file, position, record,
+                 unnest(['tax_details', 'transactions', 'deliveries']) AS field,
+                 unnest(json_type(body, ['$.tax_details', '$.transactions', '$.deliveries'])) AS type,
+                 unnest(json_extract(body, ['$.tax_details', '$.transactions', '$.deliveries'])) AS value
+          FROM orders)
+    WHERE type NOT IN ('ARRAY', 'NULL')
+    UNION ALL
     SELECT source_file, position, record, '$.' || field, value::VARCHAR, field || ' is not a whole number of yen'
     FROM order_numbers WHERE coalesce(type, 'NULL') NOT IN ('UBIGINT', 'BIGINT')
     UNION ALL
@@ -114,12 +123,12 @@ problems AS (
     UNION ALL
     SELECT source_file, position, record, '$.tax_details[*].sales_amount', rate_sales::VARCHAR,
            'the rates'' sales_amount add up to ' || rate_sales || ', the order''s sales_amount is '
-               || (body ->> 'sales_amount')
+               || coalesce(body ->> 'sales_amount', 'missing')
     FROM order_sums WHERE rate_sales IS DISTINCT FROM TRY_CAST(body ->> 'sales_amount' AS BIGINT)
     UNION ALL
     SELECT source_file, position, record, '$.tax_details[*].cancel_amount', rate_cancel::VARCHAR,
            'the rates'' cancel_amount add up to ' || rate_cancel || ', the order''s cancel_amount is '
-               || (body ->> 'cancel_amount')
+               || coalesce(body ->> 'cancel_amount', 'missing')
     FROM order_sums WHERE rate_cancel IS DISTINCT FROM TRY_CAST(body ->> 'cancel_amount' AS BIGINT)
     UNION ALL
     SELECT source_file, position, record, '$.transactions[' || i || '].' || field, value::VARCHAR,

@@ -1,10 +1,12 @@
--- USEN Reji journal for one business day ($day), per ../shared/spec/accounting.md.
--- Parameters: $day, $granularity ('daily_summary' | 'per_slip'), $rounding.
+-- USEN Reji journal for a window of business days, per ../shared/spec/accounting.md.
+-- Parameters: $days, $first_day, $last_day (one day is a window of one),
+-- $granularity ('daily_summary' | 'per_slip'), $rounding.
 -- Signed amounts are built first (positive = the side named); a negative line flips side, so no
 -- amount is ever negative. Tax is computed once per rate per document (the slip, or the store-day).
 INSERT INTO ledger.journal_entry_lines
 WITH n AS (
-    SELECT * FROM staging.normalized_transactions WHERE source = 'usen_reji' AND business_date = $day
+    SELECT * FROM staging.normalized_transactions WHERE source = 'usen_reji' AND business_date BETWEEN $first_day AND $last_day
+        AND list_contains($days, business_date)
 ),
 acct AS (SELECT * FROM cfg_accounts PIVOT (any_value(account) FOR key IN
     ('cash', 'sales', 'cash_short', 'cash_over', 'suspense_received', 'suspense_paid'))),
@@ -22,22 +24,23 @@ sale_rows AS (
     FROM n WHERE doc_kind IN ('sale', 'cancel', 'correction')
 ),
 tender_lines AS (
-    SELECT s.entry_id, s.store_code, s.department, s.source_ref, s.revision,
+    SELECT s.entry_id, s.business_date, s.store_code, s.department, s.source_ref, s.revision,
            'debit' AS side, t.account, t.sub_account, 'out_of_scope' AS tax_category,
            sum(s.amount) AS signed_amount, 0::BIGINT AS signed_tax,
            any_value(s.doc_label) || ' ' || s.tender || ' ' || s.tax_rate || '%' AS description,
            'tender:' || s.tender AS rule, 1.0 AS confidence, NULL AS review_reason
     FROM sale_rows s JOIN cfg_usen_tenders t USING (tender)
-    GROUP BY s.entry_id, s.store_code, s.department, s.source_ref, s.revision, s.tender, s.tax_rate, t.account, t.sub_account
+    GROUP BY s.entry_id, s.business_date, s.store_code, s.department, s.source_ref, s.revision, s.tender, s.tax_rate,
+             t.account, t.sub_account
 ),
 revenue_lines AS (
-    SELECT s.entry_id, s.store_code, s.department, s.source_ref, s.revision,
+    SELECT s.entry_id, s.business_date, s.store_code, s.department, s.source_ref, s.revision,
            'credit' AS side, (SELECT sales FROM acct) AS account, '' AS sub_account, r.sales AS tax_category,
            sum(s.amount) AS signed_amount, ops.inner_tax(sum(s.amount), s.tax_rate, $rounding) AS signed_tax,
            any_value(s.doc_label) || ' 売上 ' || s.tax_rate || '%' AS description,
            'sales_rate:' || s.tax_rate AS rule, 1.0 AS confidence, NULL AS review_reason
     FROM sale_rows s JOIN cfg_tax_rates r ON r.rate = s.tax_rate
-    GROUP BY s.entry_id, s.store_code, s.department, s.source_ref, s.revision, s.tax_rate, r.sales
+    GROUP BY s.entry_id, s.business_date, s.store_code, s.department, s.source_ref, s.revision, s.tax_rate, r.sales
 ),
 movements AS (
     SELECT n.*,
@@ -73,7 +76,7 @@ category_rates AS (
 ),
 movement_lines AS (
     -- the drawer side
-    SELECT entry_id, store_code, department, doc_id AS source_ref, revision,
+    SELECT entry_id, business_date, store_code, department, doc_id AS source_ref, revision,
            CASE direction WHEN '入金' THEN 'debit' ELSE 'credit' END AS side,
            (SELECT cash FROM acct) AS account, '' AS sub_account, 'out_of_scope' AS tax_category,
            amount AS signed_amount, 0::BIGINT AS signed_tax,
@@ -82,7 +85,7 @@ movement_lines AS (
     FROM movement_rows
     UNION ALL
     -- the reason side
-    SELECT entry_id, store_code, department, doc_id, revision,
+    SELECT entry_id, business_date, store_code, department, doc_id, revision,
            CASE direction WHEN '入金' THEN 'credit' ELSE 'debit' END,
            coalesce(rule_account, CASE direction WHEN '入金' THEN (SELECT suspense_received FROM acct)
                                                 ELSE (SELECT suspense_paid FROM acct) END),
@@ -99,7 +102,7 @@ movement_lines AS (
 ),
 over_short_lines AS (
     SELECT 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':over_short' AS entry_id,
-           store_code, department, doc_id AS source_ref, revision,
+           business_date, store_code, department, doc_id AS source_ref, revision,
            'debit' AS side, (SELECT cash FROM acct) AS account, '' AS sub_account, 'out_of_scope' AS tax_category,
            amount AS signed_amount, 0::BIGINT AS signed_tax,
            'USENレジ ' || department || ' 現金過不足' AS description, 'over_short' AS rule, 1.0 AS confidence,
@@ -107,7 +110,7 @@ over_short_lines AS (
     FROM n WHERE doc_kind = 'over_short'
     UNION ALL
     SELECT 'usen_reji:' || store_code || ':' || strftime(business_date, '%Y-%m-%d') || ':over_short',
-           store_code, department, doc_id, revision,
+           business_date, store_code, department, doc_id, revision,
            'credit', CASE WHEN amount > 0 THEN (SELECT cash_over FROM acct) ELSE (SELECT cash_short FROM acct) END, '',
            'out_of_scope', amount, 0::BIGINT,
            'USENレジ ' || department || ' 現金過不足', 'over_short', 1.0, NULL
@@ -118,7 +121,7 @@ signed AS (
     UNION ALL SELECT * FROM movement_lines UNION ALL SELECT * FROM over_short_lines
 ),
 lines AS (
-    SELECT entry_id, store_code, department, source_ref, revision,
+    SELECT entry_id, business_date, store_code, department, source_ref, revision,
            CASE WHEN signed_amount < 0 THEN CASE side WHEN 'debit' THEN 'credit' ELSE 'debit' END ELSE side END AS side,
            account, sub_account, tax_category, abs(signed_amount) AS amount, abs(signed_tax) AS tax_amount,
            description, rule, confidence,
@@ -131,7 +134,7 @@ numbered AS (
                                  ORDER BY side DESC, account, sub_account, tax_category, description)::INTEGER AS line_no
     FROM lines
 )
-SELECT entry_id, line_no, 'usen_reji' AS source, $day AS business_date, side, account, sub_account,
+SELECT entry_id, line_no, 'usen_reji' AS source, business_date, side, account, sub_account,
        coalesce(department, '') AS department, tax_category, amount, tax_amount, description, source_ref, rule,
        confidence,
        CASE WHEN bool_or(review_reason IS NOT NULL) OVER (PARTITION BY entry_id) THEN 'needs_review' ELSE 'ready' END,

@@ -21,8 +21,8 @@ from acctsync_pipelines.lib.config import Settings
 from acctsync_pipelines.lib.usen_reji.settings import UsenRejiSettings
 from acctsync_pipelines.lib.config_tables import replace_temp_tables
 from acctsync_pipelines.lib.errors import InputError
-from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats
-from acctsync_pipelines.lib.sql import sql_text
+from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats, window_params
+from acctsync_pipelines.lib.sql import run, sql_text
 from acctsync_pipelines.lib.textfiles import (
     CsvBatchUnsupported,
     check_header,
@@ -102,6 +102,16 @@ def discover_bundles(home: Path, day: dt.date | None = None) -> list[Bundle]:
     wanted = None if day is None else f"{day:%Y%m%d}"
     # Names first (cheap), the filesystem checks only for the day's folders: a year's inbox holds thousands.
     names = [n for n in sorted(os.listdir(inbox)) if wanted is None or f"_{wanted}_" in n]
+    return [bundle for name in names if (bundle := complete_bundle(inbox, name)) is not None]
+
+
+def discover_window_bundles(home: Path, days: list[dt.date]) -> list[Bundle]:
+    """Complete bundles under the inbox for any of ``days`` (names first, as discover_bundles)."""
+    inbox = inbox_dir(home)
+    if not inbox.is_dir():
+        return []
+    wanted = {f"{day:%Y%m%d}" for day in days}
+    names = [n for n in sorted(os.listdir(inbox)) if (m := BUNDLE_NAME.match(n)) and m["date"] in wanted]
     return [bundle for name in names if (bundle := complete_bundle(inbox, name)) is not None]
 
 
@@ -208,9 +218,17 @@ class UsenReji(Source):
         Only a day whose every bundle is complete, decodable and plainly laid out is staged; anything else
         leaves nothing staged, and load_raw reads file by file, skips unreadable history and names problems.
         """
+        self._stage(conn, settings, home, [day], discover_bundles(home, day))
+
+    def stage_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                         days: list[dt.date]) -> bool:
+        """stage_raw for every day of the window at once: all of it staged, or nothing (then day by day)."""
+        return self._stage(conn, settings, home, days, discover_window_bundles(home, days))
+
+    def _stage(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, days: list[dt.date],
+               bundles: list[Bundle]) -> bool:
         _drop_staged(conn)
         columns = self.settings_of(settings).columns.model_dump()
-        bundles = discover_bundles(home, day)
         truth = {b.bundle_id for b in truth_bundles(bundles).values()}
         inbox = inbox_dir(home)
         texts: dict[str, list[str]] = {kind: [] for kind in FILES}
@@ -221,7 +239,7 @@ class UsenReji(Source):
                 path = bundle.file(kind)
                 if not path.is_file() or not inside(inbox, path):
                     if kind not in OPTIONAL_FILES:
-                        return
+                        return False
                     texts[kind].append(",".join(columns[kind].values()) + "\n")  # as an empty file would read
                     continue
                 data = path.read_bytes()
@@ -231,49 +249,49 @@ class UsenReji(Source):
                     text = decode_text(path, data)
                     check_header(path, text, columns[kind])
                 except InputError:
-                    return
+                    return False
                 texts[kind].append(text)
-            rows.append([index, bundle.bundle_id, bundle.store_code, bundle.close_seq,
+            rows.append([index, bundle.bundle_id, bundle.business_date, bundle.store_code, bundle.close_seq,
                          str(bundle.folder.relative_to(home)), digest.hexdigest(), bundle.bundle_id in truth])
         if not bundles:
-            return
+            return False
         scratch = Path(tempfile.mkdtemp(prefix="acctsync_usen_"))
         try:
             for kind in FILES:
                 stage_csv_batch(conn, f"_usen_stage_{kind}", texts[kind], columns[kind], scratch)
         except CsvBatchUnsupported:
             _drop_staged(conn)
-            return
+            return False
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         conn.execute(
-            "CREATE TEMP TABLE _usen_stage_bundles (file_index INTEGER, bundle_id VARCHAR, store_code VARCHAR, "
-            "close_seq INTEGER, folder VARCHAR, digest VARCHAR, is_truth BOOLEAN)"
+            "CREATE TEMP TABLE _usen_stage_bundles (file_index INTEGER, bundle_id VARCHAR, business_date DATE, "
+            "store_code VARCHAR, close_seq INTEGER, folder VARCHAR, digest VARCHAR, is_truth BOOLEAN)"
         )
-        conn.execute("INSERT INTO _usen_stage_bundles VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+        conn.execute("INSERT INTO _usen_stage_bundles VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
                      [v for row in rows for v in row])
-        conn.execute("CREATE TEMP TABLE _usen_staged AS SELECT ?::DATE AS business_date", [day])
+        conn.execute("CREATE TEMP TABLE _usen_staged AS SELECT unnest(?::DATE[]) AS business_date", [list(days)])
+        return True
 
-    def _load_staged(self, conn: duckdb.DuckDBPyConnection, day: dt.date) -> StageStats | None:
-        """Copy what stage_raw staged for ``day`` into the raw tables; None if nothing is staged for it."""
+    def _load_staged(self, conn: duckdb.DuckDBPyConnection, days: list[dt.date]) -> StageStats | None:
+        """Copy what stage_raw staged for ``days`` into the raw tables; None if nothing is staged for them."""
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _usen_staged (business_date DATE)")  # empty: nothing staged
-        staged = conn.execute("SELECT business_date FROM temp._usen_staged").fetchone()
-        if staged is None or staged[0] != day:
+        staged = {d for (d,) in conn.execute("SELECT business_date FROM temp._usen_staged").fetchall()}
+        if staged != set(days):
             _drop_staged(conn)
             return None
         conn.execute(
-            "INSERT INTO raw.usen_reji_bundles SELECT bundle_id, store_code, ?, close_seq, folder, digest, is_truth, "
-            "now() FROM _usen_stage_bundles ORDER BY file_index", [day])
+            "INSERT INTO raw.usen_reji_bundles SELECT bundle_id, store_code, business_date, close_seq, folder, digest, "
+            "is_truth, now() FROM _usen_stage_bundles ORDER BY file_index")
         for kind, file_name in FILES.items():
             text_date = ", s.business_date AS business_date_text" if kind == "close" else ""
             excluded = "file_index, business_date" if kind == "close" else "file_index"
             conn.execute(
                 f"""INSERT INTO {RAW_TABLES[kind]} BY NAME
-                    SELECT b.bundle_id, ?::DATE AS business_date, b.folder || '/{file_name}' AS source_file,
+                    SELECT b.bundle_id, b.business_date, b.folder || '/{file_name}' AS source_file,
                            s.* EXCLUDE ({excluded}){text_date}
                     FROM _usen_stage_{kind} s JOIN _usen_stage_bundles b USING (file_index)
-                    ORDER BY s.file_index, s.source_row""",
-                [day],
+                    ORDER BY s.file_index, s.source_row"""
             )
         bundles, stores, slip_lines = conn.execute(
             """SELECT (SELECT count(*) FROM _usen_stage_bundles),
@@ -289,10 +307,10 @@ class UsenReji(Source):
         usen = self.settings_of(settings)
         for table in ["raw.usen_reji_bundles", *RAW_TABLES.values()]:
             conn.execute(f"DELETE FROM {table} WHERE business_date = ?", [day])
-        stats = self._load_staged(conn, day)
+        stats = self._load_staged(conn, [day])
         if stats is not None:
             self.register_config(conn, settings)
-            self._validate(conn, usen, day)
+            self._validate(conn, usen, [day])
             return stats
         bundles = discover_bundles(home, day)
         truth = {b.bundle_id for b in truth_bundles(bundles).values()}
@@ -322,11 +340,24 @@ class UsenReji(Source):
                 stats.details["slip_lines"] += len(frames["slips"])
         stats.rows = stats.details["slip_lines"]
         self.register_config(conn, settings)
-        self._validate(conn, usen, day)
+        self._validate(conn, usen, [day])
         return stats
 
-    def _validate(self, conn: duckdb.DuckDBPyConnection, usen: UsenRejiSettings, day: dt.date) -> None:
-        problems = conn.execute(sql_text(__file__, "validate.sql"), {"day": day}).fetchall()
+    def load_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                        days: list[dt.date]) -> StageStats:
+        params = window_params(days)
+        for table in ["raw.usen_reji_bundles", *RAW_TABLES.values()]:
+            conn.execute(f"DELETE FROM {table} WHERE business_date BETWEEN $first_day AND $last_day "
+                         "AND list_contains($days, business_date)", params)
+        stats = self._load_staged(conn, days)
+        if stats is None:
+            raise InputError(f"usen_reji {days[0]}..{days[-1]}: the window's bundles were not staged")
+        self.register_config(conn, settings)
+        self._validate(conn, self.settings_of(settings), days)
+        return stats
+
+    def _validate(self, conn: duckdb.DuckDBPyConnection, usen: UsenRejiSettings, days: list[dt.date]) -> None:
+        problems = run(conn, sql_text(__file__, "validate.sql"), window_params(days)).fetchall()
         if not problems:
             return
         headers = {
@@ -347,6 +378,7 @@ class UsenReji(Source):
                 parts.append(f"slip {slip_no}")
             messages.append(": ".join(parts) + f": {problem}")
         more = "" if len(problems) < 50 else "\n  (further problems not listed)"
+        day = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
         raise InputError(
             f"usen_reji {day}: the close bundle cannot be booked; nothing of this day is posted:\n  "
             + "\n  ".join(messages) + more
@@ -355,15 +387,22 @@ class UsenReji(Source):
     # -- normalized and journal -------------------------------------------------------------------
 
     def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
+        self.normalize_window(conn, settings, [day])
+
+    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
         self.register_config(conn, settings)
-        conn.execute(sql_text(__file__, "normalize.sql"), {"day": day})
+        run(conn, sql_text(__file__, "normalize.sql"), window_params(days))
+        return True
 
     def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
+        self.journal_window(conn, settings, [day])
+
+    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
         self.register_config(conn, settings)
-        conn.execute(
-            sql_text(__file__, "journal.sql"),
-            {"day": day, "granularity": self.settings_of(settings).granularity, "rounding": settings.tax.rounding},
-        )
+        run(conn, sql_text(__file__, "journal.sql"),
+            {**window_params(days), "granularity": self.settings_of(settings).granularity,
+             "rounding": settings.tax.rounding})
+        return True
 
 
 _STAGED_TABLES = ("_usen_staged", "_usen_stage_bundles", *(f"_usen_stage_{kind}" for kind in FILES))

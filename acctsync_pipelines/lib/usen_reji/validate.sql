@@ -1,12 +1,18 @@
--- Problems in the day's truth bundles, one row each: file, row, column (acctsync's name), value, slip, problem.
--- Parameters: $day. Raw rows are read through their business_date (zone maps skip other days' rows).
+-- Problems in the window's truth bundles, one row each: file, row, column (acctsync's name), value, slip, problem.
+-- Parameters: $days, $first_day, $last_day (one day is a window of one). Raw rows are read through their
+-- business_date (zone maps skip other days' rows).
 WITH truth AS (
-    SELECT bundle_id, store_code, close_seq, folder FROM raw.usen_reji_bundles WHERE business_date = $day AND is_truth
+    SELECT bundle_id, store_code, close_seq, folder FROM raw.usen_reji_bundles
+    WHERE business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date) AND is_truth
 ),
-c AS (SELECT r.* FROM raw.usen_reji_close r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
-s AS (SELECT r.* FROM raw.usen_reji_slips r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
-p AS (SELECT r.* FROM raw.usen_reji_payments r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
-m AS (SELECT r.* FROM raw.usen_reji_cash_movements r JOIN truth USING (bundle_id) WHERE r.business_date = $day),
+c AS (SELECT r.* FROM raw.usen_reji_close r JOIN truth USING (bundle_id) WHERE r.business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, r.business_date)),
+s AS (SELECT r.* FROM raw.usen_reji_slips r JOIN truth USING (bundle_id) WHERE r.business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, r.business_date)),
+p AS (SELECT r.* FROM raw.usen_reji_payments r JOIN truth USING (bundle_id) WHERE r.business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, r.business_date)),
+m AS (SELECT r.* FROM raw.usen_reji_cash_movements r JOIN truth USING (bundle_id) WHERE r.business_date BETWEEN $first_day AND $last_day
+    AND list_contains($days, r.business_date)),
 problems AS (
     SELECT c.source_file, c.source_row, 'business_date_text' AS col, c.business_date_text AS value, NULL AS slip_no,
            'not a date (YYYY-MM-DD or YYYY/MM/DD)' AS problem
