@@ -47,35 +47,42 @@ def _status(text: str) -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.RUNNING if text == "running" else dg.DefaultScheduleStatus.STOPPED
 
 
-def build_nightly_schedule(source: Source, settings: Settings) -> dg.ScheduleDefinition:
-    cfg = settings.schedules
-    lookback = getattr(cfg.lookback_days, source.name)
-    first_day = settings.source(source.name).start_date
-    job = source_job(source)
-    job_name = f"{source.name}_daily"
+def nightly_schedule(*, name: str, job, hour: int, minute: int, timezone: str, status: str, first_day: dt.date,
+                     lookback: int, what: str, too_early: str) -> dg.ScheduleDefinition:
+    """A ``<name>`` schedule at ``hour:minute`` in ``timezone``: one run of ``job`` for the previous day and
+    one range run for the ``lookback`` days before it (nothing before ``first_day``)."""
 
     @dg.schedule(
-        name=f"{source.name}_nightly",
-        cron_schedule=f"{cfg.minute} {cfg.hour} * * *",
-        execution_timezone=settings.timezone,
+        name=name,
+        cron_schedule=f"{minute} {hour} * * *",
+        execution_timezone=timezone,
         job=job,
-        default_status=_status(cfg.default_status),
-        description=(f"{source.label}: at {cfg.hour:02d}:{cfg.minute:02d} {settings.timezone}, book the previous "
-                     f"business day and re-run the {lookback} day(s) before it."),
+        default_status=_status(status),
+        description=(f"{what}: at {hour:02d}:{minute:02d} {timezone}, book the previous day and re-run the "
+                     f"{lookback} day(s) before it."),
     )
     def nightly(context: dg.ScheduleEvaluationContext):
         when = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
-        previous, lookback_range = nightly_days(when, settings.timezone, first_day, lookback)
+        previous, lookback_range = nightly_days(when, timezone, first_day, lookback)
         if previous is None:
-            return dg.SkipReason(f"the previous day is before {source.name}'s first partition {first_day}")
+            return dg.SkipReason(f"the previous day is before {too_early} {first_day}")
         requests = []
         if lookback_range:
             start, end = lookback_range
-            requests.append(day_range_request(job_name, start, end, f"lookback:{start}..{end}", "schedule_lookback"))
-        requests.append(day_range_request(job_name, previous, previous, f"nightly:{previous}", "schedule"))
+            requests.append(day_range_request(job.name, start, end, f"lookback:{start}..{end}", "schedule_lookback"))
+        requests.append(day_range_request(job.name, previous, previous, f"nightly:{previous}", "schedule"))
         return requests
 
     return nightly
+
+
+def build_nightly_schedule(source: Source, settings: Settings) -> dg.ScheduleDefinition:
+    cfg = settings.schedules
+    return nightly_schedule(
+        name=f"{source.name}_nightly", job=source_job(source), hour=cfg.hour, minute=cfg.minute,
+        timezone=settings.timezone, status=cfg.default_status, first_day=settings.source(source.name).start_date,
+        lookback=getattr(cfg.lookback_days, source.name), what=source.label,
+        too_early=f"{source.name}'s first partition")
 
 
 @dg.definitions

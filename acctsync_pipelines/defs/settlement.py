@@ -19,7 +19,7 @@ import dagster as dg
 from acctsync_pipelines.defs.available import available_sources
 from acctsync_pipelines.defs.pipeline import BACKFILL, _markdown_table, window_days
 from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
-from acctsync_pipelines.defs.schedules import day_range_request, nightly_days
+from acctsync_pipelines.defs.schedules import nightly_schedule
 from acctsync_pipelines.lib import sources as stages
 from acctsync_pipelines.lib.config import Settings, load_settings
 from acctsync_pipelines.lib.errors import InputError, PostingError
@@ -49,31 +49,11 @@ def build_nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
     """An hour after the sources' nightly runs (the receivables are booked by then): the previous
     value date, and the longest of the sources' lookbacks before it, whose receivables may have changed."""
     cfg = settings.schedules
-    hour = (cfg.hour + 1) % 24
     lookback = max((getattr(cfg.lookback_days, s.name, 0) for s in available_sources(settings)), default=0)
-    first_day = settings.settlement.start_date
-
-    @dg.schedule(
-        name=f"{GROUP}_nightly", cron_schedule=f"{cfg.minute} {hour} * * *", execution_timezone=settings.timezone,
-        job=settlement_job(),
-        default_status=(dg.DefaultScheduleStatus.RUNNING if cfg.default_status == "running"
-                        else dg.DefaultScheduleStatus.STOPPED),
-        description=(f"Settlement: at {hour:02d}:{cfg.minute:02d} {settings.timezone}, match the previous day's "
-                     f"deposits and re-match the {lookback} day(s) before it."),
-    )
-    def nightly(context: dg.ScheduleEvaluationContext):
-        when = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
-        previous, lookback_range = nightly_days(when, settings.timezone, first_day, lookback)
-        if previous is None:
-            return dg.SkipReason(f"the previous day is before settlement.start_date {first_day}")
-        requests = []
-        if lookback_range:
-            start, end = lookback_range
-            requests.append(day_range_request(JOB_NAME, start, end, f"lookback:{start}..{end}", "schedule_lookback"))
-        requests.append(day_range_request(JOB_NAME, previous, previous, f"nightly:{previous}", "schedule"))
-        return requests
-
-    return nightly
+    return nightly_schedule(
+        name=f"{GROUP}_nightly", job=settlement_job(), hour=(cfg.hour + 1) % 24, minute=cfg.minute,
+        timezone=settings.timezone, status=cfg.default_status, first_day=settings.settlement.start_date,
+        lookback=lookback, what="Settlement (the deposits of a value date)", too_early="settlement.start_date")
 
 
 def _failure(stage: str, failures: dict[dt.date, str]) -> dg.Failure:

@@ -183,6 +183,22 @@ STORES_CHANNELS = [
 STORES_DAYS = ("2022-07-29", "2022-06-30")
 
 
+def assert_books_as_without_faults(book, source: str, area: str, home: Home, tmp_path, monkeypatch, figures) -> None:
+    """``book(home, faults)`` in a fault-free home and, with seeded faults, in ``home``: the same rows booked
+    and posted, none twice, and the faults really happened."""
+    reference, _ = book(other_home(tmp_path, monkeypatch, "reference"), None)
+    faults = RandomFaults(RATE, seed=SEEDS[source], hold_seconds=HOLD)
+    faulty, runs = book(home, faults)
+    duplicates, missing = compare_booked(reference, faulty)
+    assert reference["ledger.journal_entry_lines"] and reference["ledger.postings"]
+    assert (duplicates, missing) == (0, 0)
+    assert faulty == reference
+    assert duplicate_postings(home.warehouse) == 0
+    assert_faults_were_real(faults)
+    record_figures(figures, area, faults, runs, duplicates, missing,
+                   f"booked and posted = fault-free run ({len(reference['ledger.journal_entry_lines'])} lines)")
+
+
 def test_the_stores_api_with_20_percent_faults_books_what_it_books_without(
         home, run_stores, vendor_orders, vendor_remittances, monkeypatch, tmp_path, figures):
     monkeypatch.setenv("STORES_API_TOKEN", STORES_TOKEN)
@@ -206,17 +222,7 @@ def test_the_stores_api_with_20_percent_faults_books_what_it_books_without(
                         break
             return booked(target), runs
 
-    reference, _ = book(other_home(tmp_path, monkeypatch, "reference"), None)
-    faults = RandomFaults(RATE, seed=SEEDS["stores"], hold_seconds=HOLD)
-    faulty, runs = book(home, faults)
-    duplicates, missing = compare_booked(reference, faulty)
-    assert reference["ledger.journal_entry_lines"] and reference["ledger.postings"]
-    assert (duplicates, missing) == (0, 0)
-    assert faulty == reference
-    assert duplicate_postings(home.warehouse) == 0
-    assert_faults_were_real(faults)
-    record_figures(figures, "faults: STORES API", faults, runs, duplicates, missing,
-                   f"booked and posted = fault-free run ({len(reference['ledger.journal_entry_lines'])} lines)")
+    assert_books_as_without_faults(book, "stores", "faults: STORES API", home, tmp_path, monkeypatch, figures)
 
 
 def test_the_amazon_business_api_with_20_percent_faults_books_what_it_books_without(
@@ -238,14 +244,5 @@ def test_the_amazon_business_api_with_20_percent_faults_books_what_it_books_with
                     break
             return booked(target), runs
 
-    reference, _ = book(other_home(tmp_path, monkeypatch, "reference"), None)
-    faults = RandomFaults(RATE, seed=SEEDS["amazon_business"], hold_seconds=HOLD)
-    faulty, runs = book(home, faults)
-    duplicates, missing = compare_booked(reference, faulty)
-    assert reference["ledger.journal_entry_lines"] and reference["ledger.postings"]
-    assert (duplicates, missing) == (0, 0)
-    assert faulty == reference
-    assert duplicate_postings(home.warehouse) == 0
-    assert_faults_were_real(faults)
-    record_figures(figures, "faults: Amazon Business API", faults, runs, duplicates, missing,
-                   f"booked and posted = fault-free run ({len(reference['ledger.journal_entry_lines'])} lines)")
+    assert_books_as_without_faults(book, "amazon_business", "faults: Amazon Business API", home, tmp_path,
+                                   monkeypatch, figures)
