@@ -8,6 +8,7 @@ import io
 import pytest
 
 from acctsync_pipelines.cli import main
+from acctsync_pipelines_tests.conftest import failure_text
 from acctsync_pipelines_tests.lib.review.days import (
     DAY1, DAY2, cash_entry, journal, postings, warehouse_state, write_day,
 )
@@ -292,3 +293,22 @@ def test_an_import_row_naming_an_unknown_entry_changes_nothing(home, capsys, tmp
     assert ("queue.csv: row 3: column entry_id: value 'usen_reji:0001:2025-06-02:cash:404': "
             "no such entry in the journal") in err
     assert warehouse_state(home) == before
+
+
+def test_correcting_a_sales_line_keeps_its_day_and_its_checks_green(home, capsys):
+    """The checks that compare the journal with the close find sales lines by the rule the source chose,
+    so moving a posted sales line to another account re-posts it instead of failing the day."""
+    write_day(home.inbox("usen_reji"), DAY1, [SUPPLIES])
+    assert home.materialize("usen_reji", DAY1).success
+    [(entry, line_no, amount)] = home.query(
+        "SELECT entry_id, line_no, amount FROM ledger.journal_entry_lines WHERE source = 'usen_reji' "
+        "AND rule LIKE 'sales_rate:%' ORDER BY entry_id, line_no LIMIT 1")
+
+    code, _, err = review(capsys, "set-account", entry, str(line_no), "雑収入")
+    assert code == 0, err
+    result = home.materialize("usen_reji", DAY1)
+    assert result.success, failure_text(result)
+    assert home.query("SELECT account, amount FROM ledger.journal_entry_lines WHERE entry_id = ? AND line_no = ?",
+                      [entry, line_no]) == [("雑収入", amount)]
+    assert home.query("SELECT count(*) FROM ops.day_errors WHERE source = 'usen_reji'") == [(0,)]
+    assert [action for action, _ in postings(home, entry)] == ["post", "reverse", "post"]

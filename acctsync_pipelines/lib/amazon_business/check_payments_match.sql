@@ -11,11 +11,7 @@ WITH paid AS (
 -- Instrument lines: booked by an instrument class or a learned tender rule; a line a person corrected
 -- (or a forgotten rule pinned) counts by the rule that had decided it.
 decided AS (
-    SELECT l.side, l.amount,
-           coalesce((SELECT arg_max(o.guessed_rule, o.set_at) FROM ledger.review_overrides o
-                     WHERE o.entry_id = l.entry_id AND o.line_no = l.line_no AND o.rule = l.rule), l.rule) AS rule
-    FROM ledger.journal_entry_lines l
-    WHERE l.source = $source AND l.business_date = $day
+    SELECT side, amount, source_rule AS rule FROM ops.journal_lines_by_source_rule($source, $day, $day)
 ),
 booked AS (
     SELECT coalesce(sum(CASE side WHEN 'credit' THEN amount ELSE -amount END), 0) AS instruments_booked

@@ -39,10 +39,9 @@ normalized AS (
     GROUP BY ALL
 ),
 lines AS (
-    SELECT l.*, CASE side WHEN 'debit' THEN amount ELSE -amount END AS debit_net,
+    SELECT l.* REPLACE (l.source_rule AS rule), CASE side WHEN 'debit' THEN amount ELSE -amount END AS debit_net,
            l.account = (SELECT account FROM cfg_accounts WHERE key = 'cash') AS on_cash
-    FROM ledger.journal_entry_lines l
-    WHERE l.source = 'usen_reji' AND l.business_date = $day
+    FROM ops.journal_lines_by_source_rule('usen_reji', $day, $day) l
 ),
 journal AS (
     SELECT store_code, 'sales' AS measure, -sum(debit_net) AS amount

@@ -10,10 +10,10 @@ WITH remittances AS (
 ),
 booked AS (
     SELECT entry_id,
-           sum(CASE WHEN rule = 'payout:transfer_amount' THEN CASE side WHEN 'debit' THEN amount ELSE -amount END END) AS bank,
-           sum(CASE WHEN rule = 'payout:receivable' THEN CASE side WHEN 'credit' THEN amount ELSE -amount END END) AS cleared
-    FROM ledger.journal_entry_lines
-    WHERE source = $source AND business_date = $day AND entry_id LIKE 'stores:remittance:%'
+           sum(CASE WHEN source_rule = 'payout:transfer_amount' THEN CASE side WHEN 'debit' THEN amount ELSE -amount END END) AS bank,
+           sum(CASE WHEN source_rule = 'payout:receivable' THEN CASE side WHEN 'credit' THEN amount ELSE -amount END END) AS cleared
+    FROM ops.journal_lines_by_source_rule($source, $day, $day)
+    WHERE entry_id LIKE 'stores:remittance:%'
     GROUP BY entry_id
 )
 SELECT entry_id, r.transfer_amount, coalesce(b.bank, 0) AS booked_bank,

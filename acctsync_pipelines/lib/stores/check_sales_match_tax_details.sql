@@ -7,11 +7,11 @@ WITH expected AS (
     FROM staging.stores_output_tax WHERE business_date = $day
 ),
 booked AS (
-    SELECT entry_id, TRY_CAST(split_part(rule, ':', 2) AS INTEGER) AS tax_rate,
+    SELECT entry_id, TRY_CAST(split_part(source_rule, ':', 2) AS INTEGER) AS tax_rate,
            sum(CASE side WHEN 'credit' THEN amount ELSE -amount END) AS amount,
            sum(CASE side WHEN 'credit' THEN tax_amount ELSE -tax_amount END) AS tax
-    FROM ledger.journal_entry_lines
-    WHERE source = $source AND business_date = $day AND rule LIKE 'sales_rate:%'
+    FROM ops.journal_lines_by_source_rule($source, $day, $day)
+    WHERE source_rule LIKE 'sales_rate:%'
     GROUP BY ALL
 )
 SELECT entry_id, tax_rate,

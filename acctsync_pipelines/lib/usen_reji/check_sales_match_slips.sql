@@ -13,9 +13,8 @@ slips AS (
 ),
 booked AS (
     SELECT business_date, store_code, sum(CASE side WHEN 'credit' THEN amount ELSE -amount END) AS sales_booked
-    FROM ledger.journal_entry_lines
-    WHERE source = 'usen_reji' AND business_date BETWEEN $first_day AND $last_day
-        AND list_contains($days, business_date) AND rule LIKE 'sales_rate:%'
+    FROM ops.journal_lines_by_source_rule('usen_reji', $first_day, $last_day)
+    WHERE list_contains($days, business_date) AND source_rule LIKE 'sales_rate:%'
     GROUP BY business_date, store_code
 )
 SELECT business_date, store_code, slip_total, coalesce(sales_booked, 0) AS sales_booked

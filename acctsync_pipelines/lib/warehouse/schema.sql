@@ -266,5 +266,17 @@ CREATE OR REPLACE MACRO ops.learned_rule_applies(entry, rule_created_at) AS NOT 
     SELECT 1 FROM ledger.postings p
     WHERE p.entry_id = entry AND p.action = 'post' AND p.posted_at < rule_created_at);
 
+-- A source's journal lines for the days first_day..last_day, each with `source_rule`: the rule the source's
+-- own mapping chose, before a person's correction (ledger.review_overrides) replaced `rule`. Checks that
+-- compare the journal with the source's facts find their lines by source_rule, so correcting the account
+-- of, say, a sales line never fails its day.
+CREATE OR REPLACE MACRO ops.journal_lines_by_source_rule(for_source, first_day, last_day) AS TABLE
+    SELECT l.*, coalesce(o.guessed_rule, l.rule) AS source_rule
+    FROM ledger.journal_entry_lines l
+    LEFT JOIN (SELECT entry_id, line_no, rule, arg_max(guessed_rule, set_at) AS guessed_rule
+               FROM ledger.review_overrides GROUP BY entry_id, line_no, rule) o
+           ON o.entry_id = l.entry_id AND o.line_no = l.line_no AND o.rule = l.rule
+    WHERE l.source = for_source AND l.business_date BETWEEN first_day AND last_day;
+
 -- Report views for analysts (settlement: reports.unsettled_receivables, reports.unmatched_deposits).
 CREATE SCHEMA IF NOT EXISTS reports;
