@@ -52,7 +52,7 @@ clean-data:
 	find data/dagster_home -mindepth 1 ! -name dagster.yaml -exec rm -rf {} +
 
 # Benchmark: the pipeline (a Dagster backfill of a synthetic year) against DuckDB alone reading the
-# same files. Reports only; see README "Performance". Work files go to bench/ (git-ignored).
+# same files. Reports only; see docs/performance.md. Work files go to bench/ (git-ignored).
 .PHONY: bench bench-small
 bench: install
 	$(BIN)/python -m acctsync_pipelines.bench --size full

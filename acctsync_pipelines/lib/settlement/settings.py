@@ -2,7 +2,7 @@
 
 A settlement rule says who pays a receivable sub-account (the payer text in the bank statement),
 when (the cycle), and what it keeps (fee rate, tolerance). Rules are business-specific, so the
-bundled defaults have none; README.md ("Settlement") shows a complete example.
+bundled defaults have none; docs/settlement.md shows a complete example.
 """
 
 from __future__ import annotations
