@@ -30,6 +30,7 @@ class QuickBooksFake(LoopbackApi):
         self.journal_entries: dict[str, dict] = {}
         self.by_request_id: dict[str, Reply] = {}
         self.problems: list[str] = []
+        self.book_close_date: str | None = None  # the company's closing date, "YYYY-MM-DD"
 
     def is_token_path(self, path: str) -> bool:
         return path == "/oauth2/v1/tokens/bearer"
@@ -66,6 +67,12 @@ class QuickBooksFake(LoopbackApi):
                 rows = [{"Id": i, "Name": n, "FullyQualifiedName": n} for n, i in self.accounts.items()]
                 return Reply(200, {"QueryResponse": {"Account": rows[start - 1:start - 1 + count],
                                                      "startPosition": start, "maxResults": count}})
+            if method == "GET" and resource == "preferences":
+                prefs = {"TrackDepartments": False}
+                if self.book_close_date:
+                    prefs["BookCloseDate"] = self.book_close_date
+                return Reply(200, {"Preferences": {"AccountingInfoPrefs": prefs, "Id": "1", "SyncToken": "0"},
+                                   "time": "2025-06-02T10:00:00.000-07:00"})
             if method == "POST" and resource == "journalentry":
                 request_id = query.get("requestid")
                 if not request_id or len(request_id) > 50:
@@ -79,6 +86,8 @@ class QuickBooksFake(LoopbackApi):
         return fault(400, f"unsupported {method} {resource}", "4000")
 
     def _create(self, body: dict) -> Reply:
+        if self.book_close_date and body.get("TxnDate", "") <= self.book_close_date:
+            return fault(400, "Account Period Closed, cannot update through Services API", "6210")
         if body.get("CurrencyRef", {}).get("value") != "JPY":
             return fault(400, "CurrencyRef must be JPY", "6190")
         debit = credit = 0

@@ -7,10 +7,14 @@ instead of creating a duplicate. Accounts are resolved by name (AccountRef).
 
 Line-level TaxCodeRef on journal entries is documented for GB/AU/IN companies only, so amounts go as
 booked (tax-inclusive); the line description names the tax category.
+
+A day on or before the company's closing date (Preferences → AccountingInfoPrefs.BookCloseDate) is
+refused before anything of it is sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,7 @@ class QuickBooksTarget(JournalPerActionTarget):
         self.session = OAuthSession(NAME, self.cfg.oauth, home, self.cfg.retry.timeout_seconds)
         self._client: ApiClient | None = None
         self._accounts: dict[str, str] | None = None
+        self._closed_through: tuple[dt.date | None] | None = None
 
     def client(self, conn: duckdb.DuckDBPyConnection) -> ApiClient:
         if not self.cfg.realm_id:
@@ -61,6 +66,26 @@ class QuickBooksTarget(JournalPerActionTarget):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def check_day(self, conn: duckdb.DuckDBPyConnection, source: str, day: dt.date) -> None:
+        closed_through = self.book_close_date(conn)
+        if closed_through is not None and day <= closed_through:
+            raise PostingError(f"{day} refused: the QuickBooks company's books are closed through {closed_through} "
+                               f"(its closing date); nothing of {day} was sent")
+
+    def book_close_date(self, conn: duckdb.DuckDBPyConnection) -> dt.date | None:
+        """The company's closing date, read once per run (None: the books are not closed)."""
+        if self._closed_through is None:
+            body = self.client(conn).request(
+                "GET", f"{self.company_path}/preferences", safe_to_repeat=True,
+                params={"minorversion": self.cfg.minor_version}).body
+            text = ((body.get("Preferences") or {}).get("AccountingInfoPrefs") or {}).get("BookCloseDate")
+            try:
+                closed = dt.date.fromisoformat(str(text)[:10]) if text else None
+            except ValueError as exc:
+                raise PostingError(f"QuickBooks answered an unreadable BookCloseDate {text!r}") from exc
+            self._closed_through = (closed,)
+        return self._closed_through[0]
 
     @property
     def company_path(self) -> str:

@@ -60,6 +60,23 @@ def test_quickbooks_gets_one_journal_entry_per_action_and_reversals_swap_sides(h
     assert ("Credit", "売上高", 5400 + 550) in qbo_lines(quickbooks, new)
 
 
+def test_quickbooks_refuses_a_day_on_or_before_its_closing_date_and_sends_nothing(home, quickbooks):
+    usen_days.write(home.inbox("usen_reji"), usen_days.store_day())
+    home.configure(journal_targets_config(quickbooks=quickbooks, targets=["quickbooks"]))
+    quickbooks.book_close_date = DAY
+    result = home.materialize("usen_reji", DAY)
+    assert not result.success
+    assert (f"{DAY} refused: the QuickBooks company's books are closed through {DAY} (its closing date); "
+            f"nothing of {DAY} was sent") in failure_text(result)
+    assert quickbooks.requests("POST") == [] and quickbooks.live_entries() == []
+    assert home.query("SELECT count(*) FROM ledger.postings WHERE target = 'quickbooks'") == [(0,)]
+
+    quickbooks.book_close_date = "2025-06-01"  # reopened up to the day: the next run posts it once
+    again = home.materialize("usen_reji", DAY)
+    assert again.success, failure_text(again)
+    assert len(quickbooks.live_entries()) == 4
+
+
 def test_quickbooks_refreshes_an_expired_token(home, quickbooks, caplog):
     caplog.set_level(logging.DEBUG)
     usen_days.write(home.inbox("usen_reji"), usen_days.store_day())
