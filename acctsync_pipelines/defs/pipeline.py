@@ -3,7 +3,7 @@
 ``<source>/raw_orders`` → ``normalized_transactions`` → ``journal_entries`` → ``posted_entries``.
 
 Every asset reads ``context.partition_time_window``, so one run can cover one day or a range.
-A source whose SQL takes a window of days (``Source.*_window``) has each stage done for the whole
+Source SQL takes a window of days (``lib/sources.window_params``), so each stage does the whole
 window in one transaction (delete + insert, one statement per step). If anything in the window
 cannot be booked, that transaction is rolled back and the stage goes day by day: each business day
 its own transaction, a day whose input cannot be booked recorded in ``ops.day_errors``, skipped by

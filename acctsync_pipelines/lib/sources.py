@@ -116,13 +116,18 @@ class Source(ABC):
         """Replace the day's raw rows (inside the caller's transaction). Raise InputError on bad input."""
 
     @abstractmethod
-    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        """Insert the day's staging.normalized_transactions rows (the caller has deleted the old ones)."""
+    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> None:
+        """Insert the staging.normalized_transactions rows of ``days`` (a window; one day is a window of one;
+        the caller has deleted the old ones). Raise InputError on facts that cannot be booked."""
 
-    # -- a window of days at once (optional) ------------------------------------------------------
-    # A source whose SQL takes a window (see window_params) implements these; the stages then handle a
-    # run's days in one transaction and statement per step. Any InputError rolls the window back and
-    # the stage goes day by day instead, so messages and per-day isolation are those of the day path.
+    @abstractmethod
+    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> None:
+        """Insert the ledger.journal_entry_lines rows of ``days`` (the caller has deleted the old ones)."""
+
+    # -- raw input of a window of days at once (optional) --------------------------------------------
+    # A source that can read a run's window at once implements these; the raw stage then loads the window
+    # in one transaction. Any InputError rolls the window back and the stage goes day by day instead, so
+    # messages and per-day isolation are those of the day path.
 
     def stage_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
                          days: list[dt.date]) -> bool:
@@ -134,24 +139,12 @@ class Source(ABC):
         """Replace the window's raw rows from what stage_raw_window staged (inside the caller's transaction)."""
         raise NotImplementedError
 
-    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
-        """Insert the window's normalized rows; False if this source only works day by day."""
-        return False
-
-    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
-        """Insert the window's journal lines; False if this source only works day by day."""
-        return False
-
     def days_for_inbox_file(self, home: Path, path: Path) -> list[dt.date] | None:
         """Business days a new or changed inbox file affects (for the inbox sensor).
 
         None means the file is not (yet) something this source reads: incomplete, foreign, or unsafe.
         """
         return None
-
-    @abstractmethod
-    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        """Insert the day's ledger.journal_entry_lines rows (the caller has deleted the old ones)."""
 
 
 def days_in(start: dt.date, end_exclusive: dt.date) -> list[dt.date]:
@@ -217,20 +210,11 @@ def run_raw(conn, source: Source, settings: Settings, home: Path, day: dt.date) 
 
 
 def replace_day(conn, source: Source, settings: Settings, day: dt.date, stage: str) -> int:
-    """Delete + insert one day of normalized_transactions or journal_entries, in one transaction."""
-    table = STAGE_TABLES[stage]
-    step = {"normalized_transactions": source.normalize, "journal_entries": source.journal}[stage]
+    """Delete + insert one day of normalized_transactions or journal_entries, in one transaction;
+    record or clear the day's error."""
     try:
         with transaction(conn):
-            conn.execute(f"DELETE FROM {table} WHERE source = ? AND business_date = ?", [source.name, day])
-            step(conn, settings, day)
-            if stage == "journal_entries":
-                review_day(conn, settings, source, day)  # corrections and holds of the review queue
-            (count,) = conn.execute(
-                f"SELECT count(*) FROM {table} WHERE source = ? AND business_date = ?", [source.name, day]
-            ).fetchone()
-            clear_error(conn, source.name, day, stage)
-        return count
+            return _replace_rows(conn, source, settings, [day], stage)[day]
     except InputError as exc:
         record_error(conn, source.name, day, stage, str(exc))
         raise
@@ -253,33 +237,34 @@ def run_raw_window(conn, source: Source, settings: Settings, home: Path, days: l
 def replace_window(conn, source: Source, settings: Settings, days: list[dt.date], stage: str) -> dict[dt.date, int] | None:
     """Delete + insert normalized_transactions or journal_entries for all ``days`` in one transaction.
 
-    Returns the rows per day, or None when the source works day by day only or something in the window
-    raised InputError (rolled back: the caller goes day by day, which records each day's error).
+    Returns the rows per day, or None when something in the window raised InputError (rolled back: the
+    caller goes day by day, which records each day's error).
     """
     if len(days) < 2:
         return None
-    table = STAGE_TABLES[stage]
-    step = {"normalized_transactions": source.normalize_window, "journal_entries": source.journal_window}[stage]
-    params = window_params(days)
     try:
         with transaction(conn):
-            conn.execute(
-                f"DELETE FROM {table} WHERE source = $source AND business_date BETWEEN $first_day AND $last_day "
-                "AND list_contains($days, business_date)", {**params, "source": source.name})
-            if not step(conn, settings, days):
-                raise _DayByDay
-            if stage == "journal_entries":
-                for day in days:
-                    review_day(conn, settings, source, day)  # corrections and holds of the review queue
-            counts = dict(conn.execute(
-                f"SELECT business_date, count(*) FROM {table} WHERE source = $source "
-                "AND business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date) "
-                "GROUP BY business_date", {**params, "source": source.name}).fetchall())
-            clear_errors(conn, source.name, days, stage)
-        return {day: counts.get(day, 0) for day in days}
-    except (InputError, _DayByDay):
+            return _replace_rows(conn, source, settings, days, stage)
+    except InputError:
         return None
 
 
-class _DayByDay(Exception):
-    """The source has no window step for this stage (rolls the window's transaction back)."""
+_IN_WINDOW = ("source = $source AND business_date BETWEEN $first_day AND $last_day "
+              "AND list_contains($days, business_date)")
+
+
+def _replace_rows(conn, source: Source, settings: Settings, days: list[dt.date], stage: str) -> dict[dt.date, int]:
+    """The stage's rows of ``days`` rebuilt (inside the caller's transaction); the rows per day."""
+    table = STAGE_TABLES[stage]
+    params = {**window_params(days), "source": source.name}
+    conn.execute(f"DELETE FROM {table} WHERE {_IN_WINDOW}", params)
+    if stage == "journal_entries":
+        source.journal(conn, settings, days)
+        for day in days:
+            review_day(conn, settings, source, day)  # corrections and holds of the review queue
+    else:
+        source.normalize(conn, settings, days)
+    counts = dict(conn.execute(f"SELECT business_date, count(*) FROM {table} WHERE {_IN_WINDOW} GROUP BY ALL",
+                               params).fetchall())
+    clear_errors(conn, source.name, days, stage)
+    return {day: counts.get(day, 0) for day in days}

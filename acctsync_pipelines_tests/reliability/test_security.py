@@ -21,7 +21,7 @@ SQL_CALLS = {"execute", "executemany", "sql", "query"}
 ALLOWED = {
     # table/column names and SQL fragments chosen by code (constants, config keys validated by pydantic)
     ("defs/pipeline.py", "PREVIEW_LINES"), ("lib/config_tables.py", "name"),
-    ("lib/sources.py", "table"), ("lib/stores/source.py", "table"), ("lib/stores/source.py", "condition"),
+    ("lib/sources.py", "table"), ("lib/sources.py", "_IN_WINDOW"), ("lib/stores/source.py", "table"), ("lib/stores/source.py", "condition"),
     ("lib/usen_reji/source.py", "RAW_TABLES[kind]"), ("lib/usen_reji/source.py", "excluded"),
     ("lib/usen_reji/source.py", "file_name"), ("lib/usen_reji/source.py", "kind"),
     ("lib/usen_reji/source.py", "table"), ("lib/usen_reji/source.py", "text_date"),

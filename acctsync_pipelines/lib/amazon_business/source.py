@@ -427,21 +427,13 @@ class AmazonBusiness(Source):
 
     # -- normalized and journal -------------------------------------------------------------------
 
-    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        self.normalize_window(conn, settings, [day])
-
-    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> None:
         self.register_config(conn, settings)
         _run_file(conn, "normalize.sql", window_params(days))
-        return True
 
-    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        self.journal_window(conn, settings, [day])
-
-    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> None:
         self.register_config(conn, settings)
         run(conn, sql_text(__file__, "journal.sql"), {**window_params(days), "rounding": settings.tax.rounding})
-        return True
 
 
 SOURCE = AmazonBusiness()

@@ -252,7 +252,7 @@ def rebuild_day(conn: duckdb.DuckDBPyConnection, settings: Settings, source: str
     """
     conn.execute("DELETE FROM ledger.journal_entry_lines WHERE source = ? AND business_date = ?", [source, day])
     built = source_of(source)
-    built.journal(conn, settings, day)
+    built.journal(conn, settings, [day])
     if corrections:
         review_day(conn, settings, built, day)
 

@@ -379,30 +379,22 @@ class Stores(Source):
 
     # -- normalized and journal -------------------------------------------------------------------
 
-    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        self.normalize_window(conn, settings, [day])
-
-    def normalize_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+    def normalize(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> None:
         params = window_params(days)
         run(conn, "DELETE FROM staging.stores_output_tax WHERE business_date BETWEEN $first_day AND $last_day "
                   "AND list_contains($days, business_date)", params)
         if not _has_rows(conn, "raw.stores_day_records", days):
-            return True
+            return
         self.register_config(conn, settings)
         params |= {"basis": self.settings_of(settings).recognition, "tz": settings.timezone}
         for statement in split_statements(sql_text(__file__, "normalize.sql")):
             run(conn, statement, params)
-        return True
 
-    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, day: dt.date) -> None:
-        self.journal_window(conn, settings, [day])
-
-    def journal_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> bool:
+    def journal(self, conn: duckdb.DuckDBPyConnection, settings: Settings, days: list[dt.date]) -> None:
         if not _has_rows(conn, "staging.normalized_transactions", days, "source = 'stores' AND "):
-            return True
+            return
         self.register_config(conn, settings)
         run(conn, sql_text(__file__, "journal.sql"), {**window_params(days), "rounding": settings.tax.rounding})
-        return True
 
 
 def _api_stamp(moment: dt.datetime) -> str:
