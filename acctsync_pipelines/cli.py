@@ -1,9 +1,11 @@
 """The ``acctsync`` command.
 
 ``acctsync run --source <usen_reji|stores|amazon_business|settlement|all> --start YYYY-MM-DD --end YYYY-MM-DD``
-materializes the four stages for each day through Dagster (in process, the same job the UI runs),
-one run per source and day so a bad day never holds back a good one. ``all`` then settles the same
-days (``settlement_daily``: bank deposits matched to receivables) when there are bank statements.
+materializes the four stages for each day through Dagster (in process, the same job the UI runs): one
+run per source and window of up to 31 days, printing each day's outcome as its window finishes. A bad
+day never holds back a good one (the run books and posts the good days, then fails naming the bad).
+``all`` then settles the same days (``settlement_daily``: bank deposits matched to receivables) when
+there are bank statements.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from acctsync_pipelines.lib.config import SOURCE_NAMES, ConfigError, Settings, acctsync_home, load_settings
-from acctsync_pipelines.lib.sources import days_in
+from acctsync_pipelines.lib.sources import days_in, windows_of
 from acctsync_pipelines.lib.warehouse import Warehouse
 from acctsync_pipelines.review_cli import add_review_parser, cmd_review
 
@@ -89,6 +91,20 @@ def _failure_text(result) -> str:
     return "the run failed (see the Dagster run log)"
 
 
+def _failed_days(result, days: list[dt.date]) -> dict[dt.date, str]:
+    """The days of a run that failed, with why: from the steps' failures (``failures`` metadata, day →
+    message); every day of the run when it failed otherwise (an error that is not about a day)."""
+    if result.success:
+        return {}
+    failed: dict[dt.date, str] = {}
+    for event in result.all_events:
+        data = event.step_failure_data if event.is_step_failure else None
+        listed = data.user_failure_data.metadata.get("failures") if data and data.user_failure_data else None
+        for day, message in (listed.value if listed is not None else {}).items():
+            failed.setdefault(dt.date.fromisoformat(day), message)
+    return failed or dict.fromkeys(days, _failure_text(result))
+
+
 def _day_summary(warehouse: Warehouse, source: str, day: dt.date) -> dict:
     if source == SETTLEMENT:
         from acctsync_pipelines.lib.settlement.reports import day_summary
@@ -136,6 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     warnings.filterwarnings("ignore")  # Dagster's beta/supersession notices are not the user's concern here
     from acctsync_pipelines.definitions import defs
+    from acctsync_pipelines.defs.schedules import RANGE_END, RANGE_START
 
     definitions = defs()
     instance = _instance()
@@ -163,33 +180,35 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return _fail(f"source {source} is not available in this version of acctsync")
             print(f"({source}: not available in this version; skipped)")
             sources.remove(source)
-    total_runs = sum(len(run_days[source]) for source in sources)
+    total_days = sum(len(run_days[source]) for source in sources)
     for source in sources:
         job = jobs[source]
-        for day in run_days[source]:
+        for window in windows_of(run_days[source]):
             started = dt.datetime.now(dt.timezone.utc)
+            trigger = {"acctsync/trigger": "cli"}
+            which = ({"partition_key": window[0].isoformat(), "tags": trigger} if len(window) == 1 else
+                     {"tags": {**trigger, RANGE_START: window[0].isoformat(), RANGE_END: window[-1].isoformat()}})
             result = job.execute_in_process(
-                partition_key=day.isoformat(), instance=instance, raise_on_error=False,
-                tags={"acctsync/trigger": "cli"},
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            )
-            done = totals["days"] + len(failed) + 1
-            prefix = f"[{done}/{total_runs}] {source} {day}"
-            if not result.success:
-                reason = _failure_text(result)
-                failed.append((source, day, reason))
-                print(f"{prefix}  FAILED  {reason.splitlines()[0]}", flush=True)
-                continue
-            summary = _day_summary(warehouse, source, day)
-            posted, batches = _posted_since(warehouse, source, day, started)
-            totals["days"] += 1
-            totals["posted_lines"] += posted
-            for key in ("documents", "journal_lines", "waiting_review"):
-                totals[key] += summary[key]
-            sent = f"posted {posted} lines ({', '.join(batches)})" if batches else "nothing new to post"
-            print(f"{prefix}  ok  documents {summary['documents']}{summary.get('detail', '')}  "
-                  f"journal lines {summary['journal_lines']}  "
-                  f"waiting for review {summary['waiting_review']}  {sent}", flush=True)
+                instance=instance, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}, **which)
+            failed_days = _failed_days(result, window)
+            for day in window:
+                done = totals["days"] + len(failed) + 1
+                prefix = f"[{done}/{total_days}] {source} {day}"
+                if day in failed_days:
+                    failed.append((source, day, failed_days[day]))
+                    print(f"{prefix}  FAILED  {failed_days[day].splitlines()[0]}", flush=True)
+                    continue
+                summary = _day_summary(warehouse, source, day)
+                posted, batches = _posted_since(warehouse, source, day, started)
+                totals["days"] += 1
+                totals["posted_lines"] += posted
+                for key in ("documents", "journal_lines", "waiting_review"):
+                    totals[key] += summary[key]
+                sent = f"posted {posted} lines ({', '.join(batches)})" if batches else "nothing new to post"
+                print(f"{prefix}  ok  documents {summary['documents']}{summary.get('detail', '')}  "
+                      f"journal lines {summary['journal_lines']}  "
+                      f"waiting for review {summary['waiting_review']}  {sent}", flush=True)
     elapsed = time.monotonic() - began
     if totals["days"] and settings.publish.enabled:
         _publish(settings, force=False)

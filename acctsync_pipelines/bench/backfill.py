@@ -1,9 +1,9 @@
 """The pipeline side of the benchmark: a backfill through Dagster, as a UI backfill of the assets runs it.
 
-The assets' policy is ``BackfillPolicy.multi_run(max_partitions_per_run=31)``: a backfill becomes one run
-per 31 consecutive days, each tagged with its partition range. This runs exactly those runs of each
-source's job, in process, against a Dagster instance with real (SQLite) storage, into the warehouse of
-``$ACCTSYNC_HOME``. Per stage it reads wall time from the run's step events and peak RSS from the
+The assets' policy (``defs.pipeline.BACKFILL``) decides the runs: ``single_run()`` makes a backfill one
+run per source tagged with its partition range (``multi_run(n)``: one per n consecutive days). This runs
+exactly those runs of each source's job, in process, against a Dagster instance with real (SQLite)
+storage, into the warehouse of ``$ACCTSYNC_HOME``. Per stage it reads wall time from the run's step events and peak RSS from the
 sampler (``bench.rss``).
 
 Run as a child process: ``python -m acctsync_pipelines.bench.backfill <request.json> <result.json>``;
@@ -26,7 +26,7 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 
 def chunks(start: dt.date, end: dt.date, size: int) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive inclusive ranges of ``size`` days, as multi_run(max_partitions_per_run=size) makes them."""
+    """Consecutive inclusive ranges of ``size`` days, as the backfill policy makes the runs."""
     result = []
     first = start
     while first <= end:

@@ -17,7 +17,7 @@ import datetime as dt
 import dagster as dg
 
 from acctsync_pipelines.defs.available import available_sources
-from acctsync_pipelines.defs.pipeline import BACKFILL, _markdown_table, window_days
+from acctsync_pipelines.defs.pipeline import BACKFILL, _markdown_table, fail_days, stop_if_no_day_left, window_days
 from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
 from acctsync_pipelines.defs.schedules import nightly_schedule
 from acctsync_pipelines.lib import sources as stages
@@ -54,14 +54,6 @@ def build_nightly_schedule(settings: Settings) -> dg.ScheduleDefinition:
         name=f"{GROUP}_nightly", job=settlement_job(), hour=(cfg.hour + 1) % 24, minute=cfg.minute,
         timezone=settings.timezone, status=cfg.default_status, first_day=settings.settlement.start_date,
         lookback=lookback, what="Settlement (the deposits of a value date)", too_early="settlement.start_date")
-
-
-def _failure(stage: str, failures: dict[dt.date, str]) -> dg.Failure:
-    listed = "\n".join(f"{day}: {message}" for day, message in sorted(failures.items()))
-    return dg.Failure(
-        description=f"settlement {stage}: {len(failures)} day(s) failed; nothing of them was posted.\n{listed}",
-        metadata={"failed_days": [str(d) for d in sorted(failures)]},
-    )
 
 
 def _check_result(check: stages.DayCheck, failed: list[dict], severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
@@ -173,13 +165,17 @@ def settlement() -> dg.Definitions:
             metadata = _matches_metadata(conn, done)
         for note in sorted(not_applied):
             context.log.warning(f"settlement rule not applied ({note}); remove the sub-account from the rule")
-        if failures:
-            raise _failure("matches", failures)
+        stop_if_no_day_left(context, GROUP, "matches", days, failures)
         yield dg.MaterializeResult(metadata={**totals, "dagster/row_count": totals["journal_lines"],
                                              "rules_not_applied": dg.MetadataValue.json(sorted(not_applied)),
-                                             **metadata})
+                                             **metadata, **({"failed_days": [str(d) for d in sorted(failures)]}
+                                                            if failures else {})})
+        # as for the sources' checks: a failing day is recorded and skipped by posted_entries; Dagster's
+        # blocking stops the whole step, so only when no day of the run passed
+        checked_bad = {r["value_date"] for c in matching.CHECKS for r in check_failures[c.name]}
+        severity = dg.AssetCheckSeverity.ERROR if len(checked_bad) >= len(done) else dg.AssetCheckSeverity.WARN
         for check in matching.CHECKS:
-            yield _check_result(check, check_failures[check.name], dg.AssetCheckSeverity.ERROR)
+            yield _check_result(check, check_failures[check.name], severity)
         for check in matching.WARNINGS:
             yield _check_result(check, check_failures[check.name], dg.AssetCheckSeverity.WARN)
 
@@ -214,7 +210,7 @@ def settlement() -> dg.Definitions:
                 "SELECT count(*) FROM ledger.journal_lines WHERE source = ? AND status = 'needs_review'", [GROUP]
             ).fetchone()
         if failures:
-            raise _failure("posted_entries", failures)
+            raise fail_days(GROUP, "posted_entries", failures)
         return dg.MaterializeResult(metadata={
             "entries_posted": posts, "entries_reversed": reversals, "dagster/row_count": lines,
             "export_files": dg.MetadataValue.json(exports), "lines_waiting_for_review": waiting,

@@ -151,6 +151,14 @@ def days_in(start: dt.date, end_exclusive: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end_exclusive - start).days)]
 
 
+WINDOW_DAYS = 31  # the most days a stage holds in one transaction: memory stays flat however long the run
+
+
+def windows_of(days: list[dt.date], size: int = WINDOW_DAYS) -> list[list[dt.date]]:
+    """``days`` in consecutive windows of at most ``size`` days, in order."""
+    return [days[i:i + size] for i in range(0, len(days), size)]
+
+
 def blocking_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, stage: str) -> str | None:
     """The day's recorded error from a stage before ``stage``, if any: the day is not processed further."""
     earlier = list(STAGES[: STAGES.index(stage)])

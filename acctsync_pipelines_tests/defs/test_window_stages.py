@@ -1,5 +1,6 @@
 """A run over several days does each stage for the whole window at once (one transaction), and books exactly
-what the same days run one by one book; a bad day in the window still fails alone, with the day path's message."""
+what the same days run one by one book; a bad day in the window fails alone, with the day path's message,
+and the good days of the run are booked and posted before the run fails naming it."""
 
 import datetime as dt
 import shutil
@@ -65,7 +66,11 @@ def test_a_window_books_what_day_by_day_books(home, source):
     assert {p.name: p.read_bytes() for p in home.export_files()} == window_exports
 
 
-def test_a_bad_day_in_a_window_fails_alone_with_the_day_message(home):
+def failed_steps(result) -> list[str]:
+    return [e.step_key.split("__")[-1] for e in result.all_events if e.is_step_failure]
+
+
+def test_a_bad_day_in_a_window_fails_alone_and_the_good_days_are_posted(home):
     inbox = home.inbox("usen_reji")
     write(inbox, simple_day(DAY2))
     folder = write(inbox, event_day())  # DAY1
@@ -74,17 +79,49 @@ def test_a_bad_day_in_a_window_fails_alone_with_the_day_message(home):
                       .encode("cp932"))
     result = home.materialize("usen_reji", DAY1, DAY2)
     assert not result.success
+    # the run goes on with the good day and fails at its end, naming the bad day with the day path's message
+    assert failed_steps(result) == ["posted_entries"]
+    assert failure_text(result).startswith("usen_reji posted_entries: 1 day(s) failed; nothing of them was posted.\n"
+                                           "2025-06-02: ")
     assert ("inbox/usen_reji/0001_20250602_1/slips.csv: row 3: column 金額: value '10x0': slip B: not an integer"
             in failure_text(result))
+    raw = result.asset_materializations_for_node("usen_reji__raw_orders")  # one per day of the run
+    assert [(m.partition, m.metadata["failed_days"].value) for m in raw] == [
+        ("2025-06-02", ["2025-06-02"]), ("2025-06-03", ["2025-06-02"])]
     assert home.query("SELECT business_date, stage FROM ops.day_errors") == [(DAY1, "raw_orders")]
-    # the good day's raw rows are stored; the bad day's are not (its own transaction rolled back)
+    # the good day is stored, booked and posted; the bad day's raw rows are not (its transaction rolled back)
     assert home.query("SELECT DISTINCT business_date FROM raw.usen_reji_slips") == [(DAY2,)]
-    assert home.materialize("usen_reji", DAY2).success
     assert home.query("SELECT DISTINCT business_date FROM ledger.journal_lines") == [(DAY2,)]
     assert [p.name for p in home.export_files()] == ["usen_reji_20250603_001.csv"]
 
-    # fixed: the next run over the window books the day and clears its error
+    # fixed: the next run over the window books the day, clears its error, and sends the good day nothing again
     slips.write_bytes(slips.read_bytes().decode("cp932").replace(",10x0", ",1080", 1).encode("cp932"))
     assert home.materialize("usen_reji", DAY1, DAY2).success
     assert home.query("SELECT count(*) FROM ops.day_errors") == [(0,)]
     assert home.query("SELECT DISTINCT business_date FROM ledger.journal_lines ORDER BY 1") == [(DAY1,), (DAY2,)]
+    assert [p.name for p in home.export_files()] == ["usen_reji_20250602_001.csv", "usen_reji_20250603_001.csv"]
+
+
+def test_a_day_failing_a_check_in_a_range_is_held_back_alone(home):
+    inbox = home.inbox("usen_reji")
+    write(inbox, simple_day(DAY2))
+    folder = write(inbox, event_day())  # DAY1
+    # 理論現金在高 that the payments do not support: DAY1 fails cash_matches_close
+    close = folder / "close.csv"
+    close.write_bytes(close.read_bytes().decode("cp932").replace(",38030,37930", ",39030,38930").encode("cp932"))
+    result = home.materialize("usen_reji", DAY1, DAY2)
+    assert not result.success
+    evaluations = {e.check_name: (e.passed, e.severity.value) for e in result.get_asset_check_evaluations()}
+    # failed, but not Dagster-blocking: another day of the run passed, so the step goes on
+    assert evaluations["cash_matches_close"] == (False, "WARN")
+    assert failed_steps(result) == ["posted_entries"]
+    assert "2025-06-02: check cash_matches_close failed" in failure_text(result)
+    assert home.query("SELECT DISTINCT business_date FROM ledger.posted_lines") == [(DAY2,)]
+    assert [p.name for p in home.export_files()] == ["usen_reji_20250603_001.csv"]
+
+    # alone, the same day is blocked by Dagster too (severity ERROR): posted_entries does not run
+    result = home.materialize("usen_reji", DAY1)
+    assert {e.check_name: e.severity.value for e in result.get_asset_check_evaluations() if not e.passed} == {
+        "cash_matches_close": "ERROR"}
+    assert "usen_reji__posted_entries" not in [e.step_key for e in result.all_events if e.is_step_success]
+    assert home.query("SELECT DISTINCT business_date FROM ledger.posted_lines") == [(DAY2,)]

@@ -29,7 +29,8 @@ def test_run_all_settles_the_same_days_after_the_sources_and_names_a_failed_day(
         *(f"[{n}/8] usen_reji 2025-06-0{n + 1}" for n in range(1, 5)),
         *(f"[{n}/8] settlement 2025-06-0{n - 3}" for n in range(5, 9))]
     assert "[7/8] settlement 2025-06-04  ok  documents 1 (deposits: matched 1)  journal lines 2" in out
-    assert "[8/8] settlement 2025-06-05  FAILED  settlement matches: 1 day(s) failed" in out
+    assert ("[8/8] settlement 2025-06-05  FAILED  settlement 2025-06-05: the bank statement cannot be read; "
+            "nothing of this day is settled") in out
     assert "Summary: 7 day(s) ok, 1 failed" in out
     assert "- settlement 2025-06-05:" in err
     assert "settlement 2025-06-05: the bank statement cannot be read" in err
