@@ -105,34 +105,40 @@ def _failed_days(result, days: list[dt.date]) -> dict[dt.date, str]:
     return failed or dict.fromkeys(days, _failure_text(result))
 
 
-def _day_summary(warehouse: Warehouse, source: str, day: dt.date) -> dict:
-    if source == SETTLEMENT:
-        from acctsync_pipelines.lib.settlement.reports import day_summary
-
-        with warehouse.connect(read_only=True) as conn:
-            return day_summary(conn, day)
+def _day_summaries(warehouse: Warehouse, source: str, days: list[dt.date], since: dt.datetime) -> dict[dt.date, dict]:
+    """Per day of a finished run: documents, journal lines, lines waiting for review, and the lines and
+    batches posted since the run started."""
+    found: dict[dt.date, dict] = {}
     with warehouse.connect(read_only=True) as conn:
-        row = conn.execute(
-            """SELECT
-                 (SELECT count(DISTINCT doc_id) FROM staging.normalized_transactions
-                   WHERE source = $s AND business_date = $d AND doc_kind NOT IN ('cash_in', 'cash_out', 'over_short')),
-                 (SELECT count(*) FROM ledger.journal_entry_lines WHERE source = $s AND business_date = $d),
-                 (SELECT count(*) FROM ledger.journal_lines WHERE source = $s AND business_date = $d
-                    AND status = 'needs_review')""",
-            {"s": source, "d": day},
-        ).fetchone()
-    return {"documents": row[0], "journal_lines": row[1], "waiting_review": row[2]}
+        if source == SETTLEMENT:
+            from acctsync_pipelines.lib.settlement.reports import day_summary
 
-
-def _posted_since(warehouse: Warehouse, source: str, day: dt.date, since: dt.datetime) -> tuple[int, list[str]]:
-    with warehouse.connect(read_only=True) as conn:
-        rows = conn.execute(
-            """SELECT b.line_count, b.target || ':' || coalesce(b.export_file, b.batch_id)
-               FROM ledger.posting_batches b
-               WHERE b.source = ? AND b.business_date = ? AND b.created_at >= ?""",
-            [source, day, since],
+            found = {day: day_summary(conn, day) for day in days}
+        else:
+            rows = conn.execute(
+                """WITH days AS (SELECT unnest($days::DATE[]) AS business_date),
+                   docs AS (SELECT business_date, count(DISTINCT doc_id) AS n FROM staging.normalized_transactions
+                            WHERE source = $s AND list_contains($days, business_date)
+                              AND doc_kind NOT IN ('cash_in', 'cash_out', 'over_short') GROUP BY ALL),
+                   lines AS (SELECT business_date, count(*) AS n, count(*) FILTER (WHERE status = 'needs_review') AS waiting
+                             FROM ledger.journal_lines WHERE source = $s AND list_contains($days, business_date)
+                             GROUP BY ALL)
+                   SELECT business_date, coalesce(docs.n, 0), coalesce(lines.n, 0), coalesce(lines.waiting, 0)
+                   FROM days LEFT JOIN docs USING (business_date) LEFT JOIN lines USING (business_date)""",
+                {"s": source, "days": days},
+            ).fetchall()
+            found = {day: {"documents": d, "journal_lines": j, "waiting_review": w} for day, d, j, w in rows}
+        batches = conn.execute(
+            """SELECT business_date, line_count, target || ':' || coalesce(export_file, batch_id)
+               FROM ledger.posting_batches
+               WHERE source = ? AND list_contains(?, business_date) AND created_at >= ?
+               ORDER BY business_date, created_at, batch_id""",
+            [source, days, since],
         ).fetchall()
-    return sum(r[0] for r in rows), [r[1] for r in rows]
+    for day in days:
+        found[day]["posted"] = sum(n for d, n, _ in batches if d == day)
+        found[day]["batches"] = [name for d, _, name in batches if d == day]
+    return found
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -192,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 instance=instance, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}, **which)
             failed_days = _failed_days(result, window)
+            summaries = _day_summaries(warehouse, source, [d for d in window if d not in failed_days], started)
             for day in window:
                 done = totals["days"] + len(failed) + 1
                 prefix = f"[{done}/{total_days}] {source} {day}"
@@ -199,13 +206,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                     failed.append((source, day, failed_days[day]))
                     print(f"{prefix}  FAILED  {failed_days[day].splitlines()[0]}", flush=True)
                     continue
-                summary = _day_summary(warehouse, source, day)
-                posted, batches = _posted_since(warehouse, source, day, started)
+                summary = summaries[day]
                 totals["days"] += 1
-                totals["posted_lines"] += posted
-                for key in ("documents", "journal_lines", "waiting_review"):
-                    totals[key] += summary[key]
-                sent = f"posted {posted} lines ({', '.join(batches)})" if batches else "nothing new to post"
+                for key in ("documents", "journal_lines", "waiting_review", "posted_lines"):
+                    totals[key] += summary["posted" if key == "posted_lines" else key]
+                sent = (f"posted {summary['posted']} lines ({', '.join(summary['batches'])})" if summary["batches"]
+                        else "nothing new to post")
                 print(f"{prefix}  ok  documents {summary['documents']}{summary.get('detail', '')}  "
                       f"journal lines {summary['journal_lines']}  "
                       f"waiting for review {summary['waiting_review']}  {sent}", flush=True)

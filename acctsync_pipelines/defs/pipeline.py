@@ -233,8 +233,6 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                         failures[day] = f"{target}: {exc}"
                         continue
                     posts, reversals, lines = posts + result.posts, reversals + result.reversals, lines + result.lines
-                    posted_mismatches += [{"business_date": str(day), **r}
-                                          for r in reconcile.posted_mismatches(conn, name, day, target)]
                     if result.export:
                         exports.append(str(result.export))
                     if result.posts or result.reversals:
@@ -243,6 +241,10 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                             f"{name} {day} → {target}: {result.posts} posted, {result.reversals} reversed, "
                             f"{result.lines} lines{where}"
                         )
+            for target in targets:
+                for window in stages.windows_of([day for day in todo if day not in failures]):
+                    posted_mismatches += [{**r, "business_date": str(r["business_date"])}
+                                          for r in reconcile.posted_mismatches(conn, name, window, target)]
             (waiting,) = conn.execute(
                 "SELECT count(*) FROM ledger.journal_lines WHERE source = ? AND status = 'needs_review'", [name]
             ).fetchone()

@@ -1,9 +1,10 @@
 """Per-day reconciliation: source totals = normalized totals = journal totals = posted totals.
 
-- ``<source>.sql`` beside this module returns, for one business day, one row per scope (store,
-  shop, account…) and measure with ``source_total``, ``normalized_total`` and ``journal_total``.
-  Which figures a source has is the source's own business (its raw tables); the check is the same
-  for all: the three must be equal. It is a blocking check on ``journal_entries``.
+- ``<source>.sql`` beside this module computes, for a window of business days, per day, scope (store,
+  shop, account…) and measure the ``source_total``, ``normalized_total`` and ``journal_total``, and
+  returns the rows where they differ. Which figures a source has is the source's own business (its raw
+  tables); the rule is the same for all: the three must be equal. It is a blocking check on
+  ``journal_entries``.
 - ``posted_match_journal.sql`` compares, after posting, what the posting log says is posted (net
   of reversals) with the journal, per target. It is the same SQL for every source.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from acctsync_pipelines.lib.sources import DayCheck
+from acctsync_pipelines.lib.sources import DayCheck, window_params
 from acctsync_pipelines.lib.sql import run, sql_text
 
 TOTALS_CHECK = "totals_match"
@@ -27,19 +28,6 @@ def _rows(cursor) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-class TotalsCheck(DayCheck):
-    """A DayCheck whose SQL returns every figure; the failures are the rows whose totals differ."""
-
-    def figures(self, conn: duckdb.DuckDBPyConnection, source: str, day: dt.date) -> list[dict]:
-        return super().failures(conn, source, day)
-
-    def failures(self, conn: duckdb.DuckDBPyConnection, source: str, day: dt.date) -> list[dict]:
-        return [
-            row for row in self.figures(conn, source, day)
-            if not row["source_total"] == row["normalized_total"] == row["journal_total"]
-        ]
-
-
 def totals_sql_file(source: str) -> Path:
     return Path(__file__).with_name(f"{source}.sql")
 
@@ -49,7 +37,7 @@ def day_checks(source: str) -> tuple[DayCheck, ...]:
     if not totals_sql_file(source).is_file():
         return ()
     return (
-        TotalsCheck(
+        DayCheck(
             TOTALS_CHECK,
             "per day, the source's own totals = normalized totals = journal totals (per store/shop and measure)",
             __file__,
@@ -58,7 +46,10 @@ def day_checks(source: str) -> tuple[DayCheck, ...]:
     )
 
 
-def posted_mismatches(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, target: str) -> list[dict]:
-    """Accounts where the net posted to ``target`` differs from the journal; empty when they agree."""
+def posted_mismatches(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], target: str) -> list[dict]:
+    """Per day, the accounts where the net posted to ``target`` differs from the journal (a
+    ``business_date`` column first); empty when they agree."""
+    if not days:
+        return []
     text = sql_text(__file__, "posted_match_journal.sql")
-    return _rows(run(conn, text, {"source": source, "day": day, "target": target}))
+    return _rows(run(conn, text, {**window_params(days), "source": source, "target": target}))
