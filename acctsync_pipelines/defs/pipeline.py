@@ -209,6 +209,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         posts = reversals = lines = 0
         exports: list[str] = []
         posted_mismatches: list[dict] = []
+        sent: list[str] = []
         with acctsync.warehouse.connect() as conn:
             days = window_days(context)
             failures.update(stages.blocking_errors(conn, name, days, "posted_entries"))
@@ -237,10 +238,11 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                         exports.append(str(result.export))
                     if result.posts or result.reversals:
                         where = f" in {result.export}" if result.export else f" (batch {result.batch_id})"
-                        context.log.info(
-                            f"{name} {day} → {target}: {result.posts} posted, {result.reversals} reversed, "
-                            f"{result.lines} lines{where}"
-                        )
+                        sent.append(f"{name} {day} → {target}: {result.posts} posted, {result.reversals} reversed, "
+                                    f"{result.lines} lines{where}")
+            # one log entry per window of days: each entry is a write to the run's event log
+            for chunk in stages.windows_of(sent):
+                context.log.info("\n".join(chunk))
             for target in targets:
                 for window in stages.windows_of([day for day in todo if day not in failures]):
                     posted_mismatches += [{**r, "business_date": str(r["business_date"])}

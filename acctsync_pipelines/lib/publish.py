@@ -14,7 +14,9 @@ pipeline's own ``warehouse.duckdb`` would block the next run. So analysts get co
   ``parquet/<schema>/<table>/data.parquet`` for the others. ``parquet`` is a symlink to a complete
   version folder under ``parquet-versions/``, swapped atomically; the previous version is kept so a
   query that started on it can finish. Only partitions (or unpartitioned relations) whose content
-  digest changed since the previous version are written; the others are hard links to its files.
+  digest changed since the previous version are written; the others are hard links to its files (a
+  table whose content did not change at all is linked without being read). Older versions are renamed
+  out of the way and deleted by a detached process.
 - ``manifest.json``: when, from which ledger state (a fingerprint), the row count of each relation, and
   the content digest of each Parquet partition.
 
@@ -28,6 +30,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,22 +96,33 @@ def _relations(conn: duckdb.DuckDBPyConnection) -> list[Relation]:
             for schema, name, kind, columns, volatile in rows]
 
 
-def fingerprint(conn: duckdb.DuckDBPyConnection, relations: list[Relation]) -> str:
-    """A digest of every base table's content (order-independent), to tell whether anything changed.
+def table_digests(conn: duckdb.DuckDBPyConnection, relations: list[Relation]) -> dict[str, tuple[str, str]]:
+    """Each base table's content digests (row count and the sum of its rows' hashes: order-independent):
+    of its facts, and of every column (what its Parquet files hold).
 
-    Columns like ``loaded_at`` (a timestamp named ``*_at``) are left out: re-reading the same input
-    changes when it was read, not what it says. Any real change also changes another column or the
-    row count (a new posting is a new row).
+    The facts leave out columns like ``loaded_at`` (a timestamp named ``*_at``): re-reading the same
+    input changes when it was read, not what it says. Any real change also changes another column or
+    the row count (a new posting is a new row).
     """
-    digest = hashlib.sha256()
+    found = {}
     for rel in relations:
         if rel.kind != "BASE TABLE":
             continue
         stable = [f'"{c}"' for c in rel.columns if c not in rel.volatile] or ["NULL"]
-        count, total = conn.execute(
-            f"SELECT count(*), coalesce(sum(hash({', '.join(stable)})::HUGEINT), 0) FROM {rel.qualified}"
+        every = [f'"{c}"' for c in rel.columns] or ["NULL"]
+        count, facts, whole = conn.execute(
+            f"SELECT count(*), coalesce(sum(hash({', '.join(stable)})::HUGEINT), 0), "
+            f"coalesce(sum(hash({', '.join(every)})::HUGEINT), 0) FROM {rel.qualified}"
         ).fetchone()
-        digest.update(f"{rel.label}:{count}:{total}\n".encode())
+        found[rel.label] = (f"{count}:{facts}", f"{count}:{whole}")
+    return found
+
+
+def fingerprint(digests: dict[str, tuple[str, str]]) -> str:
+    """One digest of every base table's facts, to tell whether anything changed."""
+    digest = hashlib.sha256()
+    for label, (facts, _) in digests.items():
+        digest.update(f"{label}:{facts}\n".encode())
     return digest.hexdigest()
 
 
@@ -128,22 +143,30 @@ def _partition_folder(source: str | None, day: dt.date | None) -> str | None:
 
 
 def _link_tree(old: Path, new: Path) -> None:
+    """``new`` as hard links to every file under ``old`` (folders recreated)."""
     new.mkdir(parents=True, exist_ok=True)
     for path in old.iterdir():
-        if path.is_file():
+        if path.is_dir():
+            _link_tree(path, new / path.name)
+        elif path.is_file():
             os.link(path, new / path.name)
 
 
 def _write_parquet(conn: duckdb.DuckDBPyConnection, rel: Relation, root: Path,
-                   previous_root: Path | None = None, previous: dict[str, str] | None = None) -> dict[str, str]:
+                   previous_root: Path | None = None, previous: dict[str, str] | None = None,
+                   unchanged: bool = False) -> dict[str, str]:
     """Write the relation's Parquet under ``root``; return the content digest of each partition written.
 
     A partition whose digest (row count and the sum of every column's row hash) equals ``previous`` is
-    hard-linked from ``previous_root`` instead of written again (files there are never modified).
+    hard-linked from ``previous_root`` instead of written again (files there are never modified). A base
+    table whose whole content is ``unchanged`` since then is linked as it is, without reading it.
     """
     target = root / rel.schema / rel.name
     target.parent.mkdir(parents=True, exist_ok=True)
     old = previous_root / rel.schema / rel.name if previous_root is not None else None
+    if unchanged and previous is not None and old is not None and old.is_dir():
+        _link_tree(old, target)
+        return dict(previous)
     previous = previous or {}
     stable = [f'"{c}"' for c in rel.columns]  # every column: unlike the fingerprint, the files hold them all
     if "business_date" not in rel.columns:
@@ -215,11 +238,24 @@ def _swap_parquet(out: Path, version: Path, keep: int) -> Path:
     os.replace(temp_link, link)
     _fsync(out)
     current = version.resolve()
-    older = sorted((p for p in versions.iterdir() if p.is_dir() and p.resolve() != current),
-                   key=lambda p: p.stat().st_mtime, reverse=True)
+    older = sorted((p for p in versions.iterdir() if p.is_dir() and p.resolve() != current
+                    and not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
+    trash = []
     for stale in older[max(keep - 1, 0):]:
-        shutil.rmtree(stale, ignore_errors=True)
+        renamed = versions / f".removing-{stale.name}"
+        os.replace(stale, renamed)  # out of sight at once; deleting its many files happens after us
+        trash.append(renamed)
+    _remove_later([*trash, *(p for p in versions.iterdir() if p.name.startswith(".removing-") and p not in trash)])
     return link
+
+
+def _remove_later(folders: list[Path]) -> None:
+    """Delete ``folders`` in a detached process: a version holds a file per partition (thousands), and
+    nobody waits for that. Whatever is left (a crash) is picked up by the next publish."""
+    if folders:
+        subprocess.Popen([sys.executable, "-c", "import shutil, sys\nfor p in sys.argv[1:]: shutil.rmtree(p, True)",
+                          *map(str, folders)], start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
 
 
 def _previous_parquet_version(out: Path, previous: dict) -> Path | None:
@@ -250,7 +286,8 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
         # Read-write: it may checkpoint, and while it is open no other process can write the file.
         with warehouse.connect() as conn:
             relations = _relations(conn)
-            digest = fingerprint(conn, relations)
+            tables = table_digests(conn, relations)
+            digest = fingerprint(tables)
             parquet_ready = not parquet or (out / PARQUET_LINK).exists()
             if not force and previous.get("fingerprint") == digest and database.is_file() and parquet_ready:
                 return PublishResult(False, "the warehouse has not changed since the last copy", digest, database,
@@ -265,10 +302,12 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
                 previous_version = _previous_parquet_version(out, previous)
                 version = out / PARQUET_VERSIONS / f"{stamp:%Y%m%dT%H%M%S%fZ}-{digest[:8]}"
                 version.mkdir(parents=True)
+                previous_tables = previous.get("table_digests", {}) if previous_version else {}
                 for rel in relations:
                     parquet_digests[rel.label] = _write_parquet(
                         conn, rel, version, previous_version,
-                        previous.get("parquet_digests", {}).get(rel.label) if previous_version else None)
+                        previous.get("parquet_digests", {}).get(rel.label) if previous_version else None,
+                        unchanged=rel.label in tables and previous_tables.get(rel.label) == tables[rel.label][1])
         _fsync(temp_db)
         temp_db.chmod(0o444)  # a read-only copy: analysts open it with read_only=True / duckdb -readonly
         stale_wal = out / f"{DATABASE_NAME}.wal"
@@ -290,6 +329,7 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
         "parquet_version": version.name if version else None,
         "rows": rows,
         "parquet_digests": parquet_digests if link else {},
+        "table_digests": {label: whole for label, (_, whole) in tables.items()},
     }
     temp_manifest = out / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
     temp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import shutil
 import stat
+import time
 
 import duckdb
 import pytest
@@ -88,6 +89,7 @@ def test_a_refresh_rewrites_only_changed_parquet_partitions_and_the_copy_matches
     home = booked
     first = publish(Warehouse(home.warehouse), home.root)
     old_version = first.parquet.resolve()
+    manifest_before = (home.root / "published" / "manifest.json").read_text()
     assert home.materialize("usen_reji", "2025-06-04").success
     second = publish(Warehouse(home.warehouse), home.root)
     assert second.published
@@ -118,6 +120,30 @@ def test_a_refresh_rewrites_only_changed_parquet_partitions_and_the_copy_matches
                       ).fetchall() == [(journal_sum,)]
     with duckdb.connect(str(second.database), read_only=True) as conn:
         assert relations(conn) == original
+
+    # A table none of whose rows changed is linked whole, without being read: the config snapshot of the
+    # settings is the same, and the raw tables of days 1–3 are too (only the raw day 4 partitions are new).
+    def tree(version, relation):
+        folder = version / relation
+        return {str(p.relative_to(folder)): p.stat().st_ino for p in folder.rglob("*.parquet")}
+
+    unchanged = [name for name, digest in json.loads((home.root / "published" / "manifest.json").read_text())
+                 ["table_digests"].items() if digest == json.loads(manifest_before)["table_digests"].get(name)]
+    assert unchanged  # e.g. the tables of other sources, the review tables
+    for name in unchanged:
+        assert tree(new_version, name.replace(".", "/")) == tree(old_version, name.replace(".", "/")), name
+
+    # With the default of two versions kept, a third refresh retires the first: renamed at once, its
+    # files deleted by a detached process.
+    publish(Warehouse(home.warehouse), home.root, force=True)
+    versions = home.root / "published" / "parquet-versions"
+    assert not old_version.exists()
+    assert sorted(p for p in versions.iterdir() if not p.name.startswith(".")) == sorted(
+        [new_version, (home.root / "published" / "parquet").resolve()])
+    deadline = time.monotonic() + 30
+    while any(p.name.startswith(".removing-") for p in versions.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(p.name.startswith(".removing-") for p in versions.iterdir())
 
 
 def test_no_warehouse_yet_publishes_nothing(home):
