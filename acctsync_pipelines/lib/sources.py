@@ -12,7 +12,7 @@ import duckdb
 from acctsync_pipelines.lib import config_tables
 from acctsync_pipelines.lib.config import Settings
 from acctsync_pipelines.lib.errors import InputError
-from acctsync_pipelines.lib.review.overrides import review_day
+from acctsync_pipelines.lib.review.overrides import review_days
 from acctsync_pipelines.lib.sql import run, sql_text
 from acctsync_pipelines.lib.warehouse import transaction
 
@@ -266,8 +266,7 @@ def _replace_rows(conn, source: Source, settings: Settings, days: list[dt.date],
     conn.execute(f"DELETE FROM {table} WHERE {_IN_WINDOW}", params)
     if stage == "journal_entries":
         source.journal(conn, settings, days)
-        for day in days:
-            review_day(conn, settings, source, day)  # corrections and holds of the review queue
+        review_days(conn, settings, source, days)  # corrections and holds of the review queue
     else:
         source.normalize(conn, settings, days)
     counts = dict(conn.execute(f"SELECT business_date, count(*) FROM {table} WHERE {_IN_WINDOW} GROUP BY ALL",

@@ -51,5 +51,16 @@ def hold_for_checks(conn: duckdb.DuckDBPyConnection, source, day: dt.date) -> in
 def review_day(conn: duckdb.DuckDBPyConnection, settings: Settings, source, day: dt.date) -> None:
     """What the review queue adds to a day's journal the source just built (a ``lib.sources.Source``):
     people's corrections, then holds from failed non-blocking checks."""
-    apply_overrides(conn, settings, source.name, day)
-    hold_for_checks(conn, source, day)
+    review_days(conn, settings, source, [day])
+
+
+def review_days(conn: duckdb.DuckDBPyConnection, settings: Settings, source, days: list[dt.date]) -> None:
+    """``review_day`` for a window of days; only the days with corrections are visited for them."""
+    corrected = [day for (day,) in conn.execute(
+        "SELECT DISTINCT business_date FROM ledger.review_overrides WHERE source = ? AND list_contains(?, business_date) "
+        "ORDER BY 1", [source.name, list(days)]).fetchall()]
+    for day in days:
+        if day in corrected:
+            apply_overrides(conn, settings, source.name, day)
+        if source.review_checks:
+            hold_for_checks(conn, source, day)
