@@ -3,6 +3,8 @@
 1. writes (or reuses) a synthetic inbox from the seeded sample generators under ``bench/<size>/home``;
 2. the floor: DuckDB alone loading the backfill's inbox files, one row per input line (child process);
 3. the pipeline: the backfill through Dagster into a fresh warehouse, posting to yayoi_csv (child process);
+   then Dagster's own floor: the same runs of four no-op assets (``bench.dagster_floor``), what recording
+   a materialization per partition and asset costs before any work;
 4. the analysts' copy of the backfilled warehouse (``acctsync publish``, a whole copy), as a deployment
    has it after every run;
 5. one ordinary day, all sources, with ``acctsync run`` in a fresh process (start-up and the refresh of
@@ -189,6 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     pipeline["peak_rss_kb"] = max(pipeline["peak_rss_kb"], pipeline_rss)
     failed = [r for r in pipeline["runs"] if not r["success"]]
 
+    print("\n== Dagster's own floor: the same runs of four no-op assets (fresh instance, same storage)")
+    floor_home = work / "dagster_floor_home"
+    shutil.rmtree(floor_home, ignore_errors=True)
+    floor_home.mkdir(parents=True)
+    (floor_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    dagster_floor, _, _ = _child("acctsync_pipelines.bench.dagster_floor",
+                                 {"sources": len(sources), "start": BENCH_START, "end": size.backfill_end,
+                                  "per_run": per_run, "timezone": "Asia/Tokyo"},
+                                 work, {**env, "DAGSTER_HOME": str(floor_home)})
+    print(f"  {dagster_floor['events']:,} partition materializations in {dagster_floor['runs']} run(s): "
+          f"{dagster_floor['wall_s']:.1f}s wall, {dagster_floor['cpu_s']:.1f}s CPU")
+
     # A deployment refreshes the analysts' copy after every run (acctsync run, the publish sensor), so an
     # ordinary day finds yesterday's copy in place: make it once here, timed on its own (a whole copy).
     print("\n== the analysts' copy of the backfilled warehouse: acctsync publish (fresh process, a whole copy)")
@@ -228,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     if floor:
         rows.append(["floor (DuckDB alone)", f"{floor['rows']:,}", f"{floor['wall_s']:.1f}", f"{floor['cpu_s']:.1f}",
                      f"{floor['rows'] / floor['wall_s']:,.0f}", f"{_mb(floor['peak_rss_kb']):.0f}"])
+    rows.append(["Dagster's floor (no-op assets)", f"{dagster_floor['events']:,}", f"{dagster_floor['wall_s']:.1f}",
+                 f"{dagster_floor['cpu_s']:.1f}", "", ""])
     rows.append(["analysts' copy, whole (process)", "", f"{publish_wall:.1f}", f"{publish_cpu:.1f}", "",
                  f"{_mb(publish_rss):.0f}"])
     rows.append(["one day, acctsync run (process)", "", f"{day_wall:.1f}", f"{day_cpu:.1f}", "", f"{_mb(day_rss):.0f}"])
@@ -257,12 +273,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BENCH floor wall_s={floor['wall_s']:.3f} cpu_s={floor['cpu_s']:.3f} decode_s={floor['decode_s']:.3f} "
               f"rows={floor['rows']} "
               f"peak_rss_mb={_mb(floor['peak_rss_kb']):.0f}")
+    print(f"BENCH dagster_floor events={dagster_floor['events']} runs={dagster_floor['runs']} "
+          f"wall_s={dagster_floor['wall_s']:.3f} cpu_s={dagster_floor['cpu_s']:.3f}")
     print(f"BENCH publish_whole exit={publish_exit} wall_s={publish_wall:.3f} cpu_s={publish_cpu:.3f} "
           f"peak_rss_mb={_mb(publish_rss):.0f}")
     print(f"BENCH one_day day={size.single_day} exit={day_exit} wall_s={day_wall:.3f} cpu_s={day_cpu:.3f} "
           f"runs_s={runs_s if runs_s is not None else -1:.3f} peak_rss_mb={_mb(day_rss):.0f}")
     if floor:
         print(f"BENCH ratio_cpu pipeline_vs_floor={pipeline['cpu_s'] / floor['cpu_s']:.2f}")
+        both = floor["wall_s"] + dagster_floor["wall_s"]
+        print(f"BENCH ratio pipeline_vs_duckdb_and_dagster_floors={pipeline['wall_s'] / both:.2f}")
         print(f"RATIO pipeline_vs_floor={pipeline['wall_s'] / floor['wall_s']:.2f}")
     if failed:
         print("\nFAILED runs (the numbers above are not comparable):", file=sys.stderr)
