@@ -224,7 +224,7 @@ def _set_reading_order(conn: duckdb.DuckDBPyConnection, shown: list[str]) -> Non
 
 
 # Files read in one parse (the first run of a year's inbox reads ~100 files, 47 MB).
-READ_BATCH_BYTES = 32 << 20
+READ_BATCH_BYTES = 8 << 20
 
 
 def sync_inbox(conn: duckdb.DuckDBPyConnection, home: Path, ab: AmazonBusinessSettings, files: list[Path]) -> int:
@@ -477,7 +477,7 @@ class AmazonBusiness(Source):
         files = inbox_files(home) if "files" in ab.inputs else []
         stats = StageStats(details={"files": len(files), "files_read": 0, "api_transactions": 0, "transactions": 0,
                                     "line_items": 0, "invoices": 0})
-        if files:  # normally done by stage_raw: nothing changed since
+        if "files" in ab.inputs:  # normally done by stage_raw: nothing changed since
             stats.details["files_read"] = sync_inbox(conn, home, ab, files) + _take_files_read(conn)
         _set_reading_order(conn, [_relative(home, path) for path in files])
         error = _file_error(conn)
