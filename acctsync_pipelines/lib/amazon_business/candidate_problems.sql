@@ -13,8 +13,8 @@ SELECT input, source_file, source_row, NULL, 'transactionLineItems', (payload ->
        transaction_id, 'not a list of line items'
 FROM _ab_all_txn WHERE json_type(payload, '$.transactionLineItems') NOT IN ('ARRAY', 'NULL')
 UNION ALL
-SELECT 'csv', source_file, min(source_row), NULL, 'payment_amount', string_agg(DISTINCT payment_amount, ' / ' ORDER BY payment_amount),
+SELECT 'csv', source_file, source_row, NULL, 'payment_amount', disagreeing_amounts,
        transaction_id, 'rows of the same payment disagree on the payment amount'
-FROM _ab_csv_keyed GROUP BY source_file, transaction_id HAVING count(DISTINCT payment_amount) > 1
+FROM _ab_all_txn WHERE disagreeing_amounts IS NOT NULL
 ORDER BY source_file, source_row
 LIMIT 50

@@ -73,6 +73,79 @@ CREATE TABLE IF NOT EXISTS raw.amazon_business_invoice_taxes (
     source_file     VARCHAR NOT NULL
 );
 
+-- The inbox files read, and what each holds, kept while the file is unchanged: a run reads only new or
+-- changed files (size, mtime, then sha256) and forgets files that left the inbox. A day's raw rows are
+-- built from these exactly as from a fresh read of every file.
+CREATE TABLE IF NOT EXISTS raw.amazon_business_files (
+    source_file   VARCHAR NOT NULL,         -- inbox-relative path
+    size_bytes    BIGINT  NOT NULL,
+    mtime_ns      BIGINT  NOT NULL,
+    digest        VARCHAR NOT NULL,         -- sha256 of the file's bytes
+    parse_key     VARCHAR NOT NULL,         -- the reader's version and the Orders report column mapping
+    error         VARCHAR,                  -- why the file cannot be read (it then fails every day), else NULL
+    transactions  INTEGER NOT NULL,
+    read_at       TIMESTAMPTZ NOT NULL
+);
+-- Each file's transactions, line items and invoice details as read (text; no business day yet).
+CREATE TABLE IF NOT EXISTS raw.amazon_business_file_transactions (
+    source_file             VARCHAR NOT NULL,
+    input                   VARCHAR NOT NULL,   -- json | csv
+    source_row              INTEGER NOT NULL,
+    transaction_id          VARCHAR,
+    transaction_type        VARCHAR,
+    transaction_date        VARCHAR,
+    feed_date               VARCHAR,
+    amount                  VARCHAR,
+    currency                VARCHAR,
+    payment_instrument_type VARCHAR,
+    payment_instrument_last4 VARCHAR,
+    associated_ids          VARCHAR[],
+    invoice_number          VARCHAR,
+    charge_identifier       VARCHAR,
+    legal_entity_name       VARCHAR,
+    payload                 JSON,
+    disagreeing_amounts     VARCHAR             -- Orders report: the payment amounts its rows disagree on
+);
+CREATE TABLE IF NOT EXISTS raw.amazon_business_file_line_items (
+    source_file          VARCHAR NOT NULL,
+    source_row           INTEGER NOT NULL,
+    transaction_id       VARCHAR,
+    line_no              INTEGER NOT NULL,
+    line_key             VARCHAR,
+    order_id             VARCHAR,
+    order_line_item_id   VARCHAR,
+    shipment_id          VARCHAR,
+    shipment_date        VARCHAR,
+    asin                 VARCHAR,
+    product_title        VARCHAR,
+    unspsc               VARCHAR,
+    category             VARCHAR,
+    item_quantity        VARCHAR,
+    total_amount         VARCHAR,
+    tax_amount           VARCHAR,
+    tax_rate             VARCHAR,
+    seller_name          VARCHAR,
+    refund_reason        VARCHAR,
+    gl_code              VARCHAR,
+    business_order_info  JSON,
+    order_status         VARCHAR
+);
+CREATE TABLE IF NOT EXISTS raw.amazon_business_file_invoices (
+    source_file                  VARCHAR NOT NULL,
+    order_id                     VARCHAR,
+    order_line_item_id           VARCHAR,
+    shipment_id                  VARCHAR,
+    invoice_number               VARCHAR,
+    invoice_type                 VARCHAR,
+    invoice_date                 VARCHAR,
+    issuer_name                  VARCHAR,
+    issuer_registration_number   VARCHAR,
+    seller_name                  VARCHAR,
+    seller_registration_number   VARCHAR,
+    invoice_total                VARCHAR,
+    details                      JSON           -- the invoiceDetails entry (its tax list)
+);
+
 -- One row per expense line booked (split-payment parts share their items: each item once).
 CREATE TABLE IF NOT EXISTS staging.amazon_business_lines (
     business_date        DATE    NOT NULL,

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from acctsync_pipelines.lib.polling import Activity
 from acctsync_pipelines.lib.sources import BALANCED, DayCheck, Source, StageStats, window_params
 from acctsync_pipelines.lib.sql import run, split_statements, sql_text
 from acctsync_pipelines.lib.textfiles import decode_text, inside
-from acctsync_pipelines.lib.warehouse import register_schema
+from acctsync_pipelines.lib.warehouse import register_schema, transaction
 
 register_schema(__file__, "schema.sql")
 
@@ -36,6 +37,8 @@ DOC_COLUMNS = {"source_order": "INTEGER", "input": "VARCHAR", "source_file": "VA
 CSV_TABLE_COLUMNS = {name: "VARCHAR" for name in CSV_FIELDS} | {
     "source_order": "INTEGER", "source_file": "VARCHAR", "source_row": "INTEGER",
 }
+READ_COLUMNS = {"source_file": "VARCHAR", "size_bytes": "BIGINT", "mtime_ns": "BIGINT", "digest": "VARCHAR",
+                "parse_key": "VARCHAR", "error": "VARCHAR"}
 # acctsync's field names → where they are in the transactions JSON (for messages).
 JSON_FIELDS = {
     "transaction_id": "transactionId", "transaction_type": "transactionType", "transaction_date": "transactionDate",
@@ -71,9 +74,9 @@ def _relative(home: Path, path: Path) -> str:
         return str(path)
 
 
-def read_json_document(path: Path, shown_as: str) -> str:
+def read_json_document(data: bytes, shown_as: str) -> str:
     """The file's text, after checking it is ``{"transactions": [...]}`` (optionally with invoice details)."""
-    text = decode_text(Path(shown_as), path.read_bytes())
+    text = decode_text(Path(shown_as), data)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -86,9 +89,9 @@ def read_json_document(path: Path, shown_as: str) -> str:
     return text
 
 
-def read_orders_report(path: Path, shown_as: str, columns: CsvColumns) -> pd.DataFrame:
+def read_orders_report(data: bytes, shown_as: str, columns: CsvColumns) -> pd.DataFrame:
     """The Orders report's rows under acctsync's names, as text; absent optional columns are empty."""
-    text = decode_text(Path(shown_as), path.read_bytes())
+    text = decode_text(Path(shown_as), data)
     if not text.strip():
         raise InputError(f"{shown_as}: the file is empty (expected the Orders report header)")
     header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
@@ -136,19 +139,24 @@ def _rows(cursor) -> list[dict]:
 
 
 class Inputs:
-    """The documents and CSV rows one run reads, in reading order (later wins for the same transaction)."""
+    """Documents and CSV rows to parse, in reading order (later wins for the same transaction), numbered
+    after ``after`` inputs read before them (the inbox files, for API answers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, after: int = 0) -> None:
+        self.after = after
         self.docs: list[dict] = []
         self.csv: list[pd.DataFrame] = []
 
+    def _next(self) -> int:
+        return self.after + len(self.docs) + len(self.csv) + 1
+
     def add_document(self, input_kind: str, source_file: str, content: str) -> None:
-        self.docs.append({"source_order": len(self.docs) + len(self.csv) + 1, "input": input_kind,
-                          "source_file": source_file, "content": content})
+        self.docs.append({"source_order": self._next(), "input": input_kind, "source_file": source_file,
+                          "content": content})
 
     def add_csv(self, rows: pd.DataFrame) -> None:
         rows = rows.copy()
-        rows["source_order"] = len(self.docs) + len(self.csv) + 1
+        rows["source_order"] = self._next()
         self.csv.append(rows)
 
     def load(self, conn: duckdb.DuckDBPyConnection) -> None:
@@ -157,12 +165,15 @@ class Inputs:
         _load_table(conn, "_ab_csv", CSV_TABLE_COLUMNS, csv_rows)
 
 
-def read_inbox_file(home: Path, path: Path, ab: AmazonBusinessSettings, inputs: Inputs) -> None:
+def read_inbox_file(home: Path, path: Path, ab: AmazonBusinessSettings, inputs: Inputs,
+                    data: bytes | None = None) -> None:
+    """Add the file (its bytes ``data`` when already read) to ``inputs``; InputError names what is wrong."""
     shown_as = _relative(home, path)
+    data = path.read_bytes() if data is None else data
     if path.suffix.lower() == ".json":
-        inputs.add_document("json", shown_as, read_json_document(path, shown_as))
+        inputs.add_document("json", shown_as, read_json_document(data, shown_as))
     else:
-        inputs.add_csv(read_orders_report(path, shown_as, ab.csv_columns))
+        inputs.add_csv(read_orders_report(data, shown_as, ab.csv_columns))
 
 
 def _format_problems(problems: list[dict], ab: AmazonBusinessSettings, day: dt.date | None) -> str:
@@ -187,28 +198,115 @@ def _format_problems(problems: list[dict], ab: AmazonBusinessSettings, day: dt.d
     return f"{scope}: the purchases cannot be booked; nothing of this day is posted:\n  " + "\n  ".join(messages) + more
 
 
-def _inbox_key(home: Path, files: list[Path], ab: AmazonBusinessSettings, timezone: str) -> str:
-    """What the file-based candidates depend on: each file's path, size and mtime, the settings, the timezone."""
-    digest = hashlib.sha256(f"{timezone}\n{ab.model_dump_json()}\n".encode())
+# What the kept rows of a file depend on besides its bytes: the readers (bump when read_json_document,
+# read_orders_report or parse.sql change what they produce) and the Orders report column mapping.
+READER_VERSION = 1
+
+
+def _parse_key(ab: AmazonBusinessSettings) -> str:
+    text = f"{READER_VERSION}\n{sql_text(__file__, 'parse.sql')}\n{ab.csv_columns.model_dump_json()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _parse(conn: duckdb.DuckDBPyConnection, inputs: Inputs) -> None:
+    """_ab_parsed_txn, _ab_parsed_lines, _ab_parsed_inv from the inputs (see parse.sql)."""
+    inputs.load(conn)
+    _run_file(conn, "parse.sql", {})
+
+
+def _set_reading_order(conn: duckdb.DuckDBPyConnection, shown: list[str]) -> None:
+    """_ab_order: the inbox files this run reads (their kept rows), in reading order."""
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE _ab_order AS "
+        "SELECT unnest($files)::VARCHAR AS source_file, generate_subscripts($files, 1)::INTEGER AS source_order",
+        {"files": shown},
+    )
+
+
+# Files read in one parse (the first run of a year's inbox reads ~100 files, 47 MB).
+READ_BATCH_BYTES = 8 << 20
+
+
+def sync_inbox(conn: duckdb.DuckDBPyConnection, home: Path, ab: AmazonBusinessSettings, files: list[Path]) -> int:
+    """Bring the kept files (raw.amazon_business_files and the rows they hold) in line with the inbox: read
+    new and changed files (size or mtime differ, or the reader; then the sha256 decides), forget files that
+    left it. A file that cannot be read is kept with its error. Returns the number of files read.
+
+    Runs in the caller's transaction (a crash leaves the kept files as they were)."""
+    parse_key = _parse_key(ab)
+    known = {row[0]: row[1:] for row in conn.execute(
+        "SELECT source_file, size_bytes, mtime_ns, digest, parse_key FROM raw.amazon_business_files").fetchall()}
+    present: set[str] = set()
+    to_read: list[tuple[Path, str, os.stat_result, bytes, str]] = []
     for path in files:
-        st = path.stat()
-        digest.update(f"{_relative(home, path)}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+        shown = _relative(home, path)
+        present.add(shown)
+        stat = path.stat()
+        size, mtime, digest, key = known.get(shown, (None, None, None, None))
+        if key == parse_key and (size, mtime) == (stat.st_size, stat.st_mtime_ns):
+            continue
+        data = path.read_bytes()
+        new_digest = hashlib.sha256(data).hexdigest()
+        if key == parse_key and new_digest == digest:  # touched, not changed
+            conn.execute("UPDATE raw.amazon_business_files SET size_bytes = ?, mtime_ns = ? WHERE source_file = ?",
+                         [stat.st_size, stat.st_mtime_ns, shown])
+            continue
+        to_read.append((path, shown, stat, data, new_digest))
+    gone = sorted(set(known) - present)
+    batches: list[list] = [[]]
+    for item in to_read:
+        if batches[-1] and sum(len(b[3]) for b in batches[-1]) + len(item[3]) > READ_BATCH_BYTES:
+            batches.append([])
+        batches[-1].append(item)
+    if not to_read and not gone:
+        return 0
+    for n, batch in enumerate(batches):
+        inputs = Inputs()
+        read = []
+        for path, shown, stat, data, digest in batch:
+            error = None
+            try:
+                read_inbox_file(home, path, ab, inputs, data)
+            except InputError as exc:
+                error = str(exc)
+            read.append({"source_file": shown, "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                         "digest": digest, "parse_key": parse_key, "error": error})
+        _parse(conn, inputs)
+        _load_table(conn, "_ab_read", READ_COLUMNS, pd.DataFrame(read, columns=list(READ_COLUMNS)))
+        forget = [r["source_file"] for r in read] + (gone if n == 0 else [])
+        _run_file(conn, "keep_files.sql", {"files": forget})
+    return len(to_read)
 
 
-def _cached_inbox_key(conn: duckdb.DuckDBPyConnection) -> str | None:
+def _take_files_read(conn: duckdb.DuckDBPyConnection) -> int:
+    """The files stage_raw read on this connection since the last load (then 0)."""
     known = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_ab_inbox_key'"
-    ).fetchone()[0]
-    return conn.execute("SELECT inbox_key FROM _ab_inbox_key").fetchone()[0] if known else None
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_ab_files_read'").fetchone()[0]
+    if not known:
+        return 0
+    (read,) = conn.execute("SELECT files FROM _ab_files_read").fetchone()
+    conn.execute("UPDATE _ab_files_read SET files = 0")
+    return read
+
+
+def _file_error(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The error of the first file in reading order that cannot be read (it fails every day, as a fresh read)."""
+    row = conn.execute(
+        "SELECT f.error FROM raw.amazon_business_files f JOIN _ab_order o USING (source_file) "
+        "WHERE f.error IS NOT NULL ORDER BY o.source_order LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _days_of(inputs: Inputs, timezone: str) -> list[dt.date]:
     """The business days the inputs' transactions book on, plus the day before for split-payment parts
     (their other part, read elsewhere, may be earlier)."""
     with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
+        _run_file(conn, "schema.sql", {})  # no kept files here: the inputs are all parsed on the spot
         _run_file(conn, "macros.sql", {})
-        inputs.load(conn)
+        _set_reading_order(conn, [])
+        _parse(conn, inputs)
         _run_file(conn, "candidates.sql", {"tz": timezone})
         days = conn.execute(
             """SELECT DISTINCT d FROM (
@@ -341,24 +439,55 @@ class AmazonBusiness(Source):
         end = min(day_start + dt.timedelta(days=ab.api.feed_window_days), dt.datetime.now(dt.timezone.utc))
         return start, end
 
+    def stage_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> None:
+        """Read new and changed inbox files before the day's transaction (see ``sync_inbox``; never raises
+        for bad input: a file that cannot be read is kept with its error, which fails the day in load_raw)."""
+        self._sync(conn, settings, home)
+
+    def stage_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                         days: list[dt.date]) -> bool:
+        if "api" in self.settings_of(settings).inputs:
+            return False  # the API is asked day by day
+        self._sync(conn, settings, home)
+        return True
+
+    def _sync(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path) -> None:
+        ab = self.settings_of(settings)
+        if "files" in ab.inputs:
+            self.register_config(conn, settings)  # the macros parse.sql uses
+            with transaction(conn):
+                read = sync_inbox(conn, home, ab, inbox_files(home))
+            # counted in the stats of the load that follows
+            conn.execute("CREATE OR REPLACE TEMP TABLE _ab_files_read AS SELECT ?::INTEGER AS files", [read])
+
     def load_raw(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path, day: dt.date) -> StageStats:
+        return self._load(conn, settings, home, [day])
+
+    def load_raw_window(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+                        days: list[dt.date]) -> StageStats:
+        return self._load(conn, settings, home, days)
+
+    def _load(self, conn: duckdb.DuckDBPyConnection, settings: Settings, home: Path,
+              days: list[dt.date]) -> StageStats:
+        """Replace the raw rows of ``days`` (one day with API input) from the inbox files' kept rows and the
+        API's answers, inside the caller's transaction."""
         ab = self.settings_of(settings)
         self.register_config(conn, settings)
-        inputs = Inputs()
-        stats = StageStats(details={"files": 0, "api_transactions": 0, "transactions": 0, "line_items": 0,
-                                    "invoices": 0})
+        day = days[0] if len(days) == 1 else None  # the day a message names
         files = inbox_files(home) if "files" in ab.inputs else []
-        stats.details["files"] = len(files)
+        stats = StageStats(details={"files": len(files), "files_read": 0, "api_transactions": 0, "transactions": 0,
+                                    "line_items": 0, "invoices": 0})
+        if "files" in ab.inputs:  # normally done by stage_raw: nothing changed since
+            stats.details["files_read"] = sync_inbox(conn, home, ab, files) + _take_files_read(conn)
+        _set_reading_order(conn, [_relative(home, path) for path in files])
+        error = _file_error(conn)
+        if error is not None:
+            raise InputError(error)
+        inputs = Inputs(after=len(files))
         client = self._client(ab) if "api" in ab.inputs else None
-        # Files only: the candidates depend on the files and settings alone, so the days of one run (one
-        # connection) share them while no file changed (path, size, mtime).
-        inbox_key = None if client is not None else _inbox_key(home, files, ab, settings.timezone)
-        if inbox_key is not None and _cached_inbox_key(conn) == inbox_key:
-            return self._store_day(conn, ab, None, day, stats)
-        for path in files:
-            read_inbox_file(home, path, ab, inputs)
         try:
             if client is not None:
+                (day,) = days
                 start, end = self._feed_window(settings, day)
                 if end > start:
                     fetched = list(client.transactions(start, end))
@@ -368,44 +497,38 @@ class AmazonBusiness(Source):
                         f"api:GET {TRANSACTIONS_PATH} feed {start.isoformat()}..{end.isoformat()}",
                         json.dumps({"transactions": fetched}, ensure_ascii=False),
                     )
-            inputs.load(conn)
+            _parse(conn, inputs)
             _run_file(conn, "candidates.sql", {"tz": settings.timezone})
-            if client is None:  # files only: their invoice details (_ab_inv) too are the same for every day
-                run(conn, split_statements(sql_text(__file__, "invoices.sql"))[0], {})
-            # Rolled back with the day's transaction if the day fails: the next day then reads again.
-            conn.execute("CREATE OR REPLACE TEMP TABLE _ab_inbox_key AS SELECT ?::VARCHAR AS inbox_key", [inbox_key])
-            return self._store_day(conn, ab, client, day, stats)
+            problems = _rows(conn.execute(sql_text(__file__, "candidate_problems.sql")))
+            if problems:
+                raise InputError(_format_problems(problems, ab, day))
+            params = window_params(days)
+            _run_file(conn, "store.sql", params)
+            if client is not None and ab.api.fetch_invoices:
+                self._fetch_invoices(conn, client, day, inputs)
+            _run_file(conn, "invoices.sql", params)
         finally:
             if client is not None:
                 client.close()
-
-    def _store_day(self, conn: duckdb.DuckDBPyConnection, ab: AmazonBusinessSettings,
-                   client: AmazonBusinessClient | None, day: dt.date, stats: StageStats) -> StageStats:
-        """Replace the day's raw rows from the candidates (_ab_docs, _ab_txn, _ab_lines) on the connection."""
-        problems = _rows(conn.execute(sql_text(__file__, "candidate_problems.sql")))
+        problems = _rows(run(conn, sql_text(__file__, "validate.sql"), params))
         if problems:
             raise InputError(_format_problems(problems, ab, day))
-        _run_file(conn, "store_day.sql", {"day": day})
-        if client is not None and ab.api.fetch_invoices:
-            self._fetch_invoices(conn, client, day)
-        # The first statement builds _ab_inv from _ab_docs: again for API answers, once for files (above).
-        invoices = split_statements(sql_text(__file__, "invoices.sql"))
-        for statement in invoices if client is not None else invoices[1:]:
-            run(conn, statement, {"day": day})
-        problems = _rows(run(conn, sql_text(__file__, "validate.sql"), {"day": day}))
-        if problems:
-            raise InputError(_format_problems(problems, ab, day))
-        counts = conn.execute(
-            """SELECT (SELECT count(*) FROM raw.amazon_business_transactions WHERE business_date = $day),
-                      (SELECT count(*) FROM raw.amazon_business_line_items WHERE business_date = $day),
-                      (SELECT count(DISTINCT invoice_number) FROM raw.amazon_business_invoices WHERE business_date = $day)""",
-            {"day": day},
+        counts = run(conn,
+            """SELECT (SELECT count(*) FROM raw.amazon_business_transactions
+                        WHERE business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date)),
+                      (SELECT count(*) FROM raw.amazon_business_line_items
+                        WHERE business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date)),
+                      (SELECT count(DISTINCT (business_date, invoice_number)) FROM raw.amazon_business_invoices
+                        WHERE business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date))""",
+            params,
         ).fetchone()
         stats.details["transactions"], stats.details["line_items"], stats.details["invoices"] = counts
         stats.rows = counts[0]
         return stats
 
-    def _fetch_invoices(self, conn: duckdb.DuckDBPyConnection, client: AmazonBusinessClient, day: dt.date) -> None:
+    def _fetch_invoices(self, conn: duckdb.DuckDBPyConnection, client: AmazonBusinessClient, day: dt.date,
+                        inputs: Inputs) -> None:
+        """The invoice details of the day's line items from the API, as the input read last (_ab_inv)."""
         keys = conn.execute(
             """SELECT DISTINCT order_id, order_line_item_id, shipment_id FROM raw.amazon_business_line_items
                WHERE business_date = ? AND coalesce(order_id, '') <> '' AND coalesce(order_line_item_id, '') <> ''
@@ -418,12 +541,9 @@ class AmazonBusiness(Source):
         found = client.invoice_details(
             [{"orderId": o, "orderLineItemId": i, "shipmentId": s} for o, i, s in keys]
         )
-        (order,) = conn.execute("SELECT coalesce(max(source_order), 0) + 1 FROM _ab_docs").fetchone()
-        conn.execute(
-            "INSERT INTO _ab_docs VALUES (?, 'api', ?, ?)",
-            [order, f"api:POST {INVOICES_PATH}",
-             json.dumps({"transactions": [], "invoiceDetailsByOrderLineItems": found}, ensure_ascii=False)],
-        )
+        inputs.add_document("api", f"api:POST {INVOICES_PATH}",
+                            json.dumps({"transactions": [], "invoiceDetailsByOrderLineItems": found}, ensure_ascii=False))
+        _parse(conn, inputs)
 
     # -- normalized and journal -------------------------------------------------------------------
 
