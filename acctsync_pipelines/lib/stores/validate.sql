@@ -2,11 +2,13 @@
 -- for a window of days.
 -- One row per problem: where (input, position, record), the JSON path, the value, and what is wrong.
 -- Parameters: $days, $first_day, $last_day (one day is a window of one).
+-- A record pinned on several days of the window is checked once (the same version is pinned on each).
 WITH pinned AS (
     SELECT d.kind, d.record_id, d.source_file, d.source_index, s.body
-    FROM raw.stores_day_records d
+    FROM (SELECT DISTINCT kind, record_id, revision, source_file, source_index
+          FROM raw.stores_day_records
+          WHERE business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date)) d
     JOIN raw.stores_snapshots s USING (kind, record_id, revision)
-    WHERE d.business_date BETWEEN $first_day AND $last_day AND list_contains($days, d.business_date)
 ),
 orders AS (
     SELECT source_file, 'orders[' || source_index || ']' AS position,
