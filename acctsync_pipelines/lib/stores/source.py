@@ -276,19 +276,19 @@ class Stores(Source):
     @staticmethod
     def _check_incoming(conn: duckdb.DuckDBPyConnection, source_file: str) -> None:
         """Records that cannot even be placed (no id, no order number or order date) fail the input."""
-        problems = conn.execute(
+        problems = conn.execute(  # number and ordered_at: the records' $.number and $.ordered_at (ingest.sql)
             """SELECT source_index, kind,
                       CASE WHEN record_id IS NULL OR record_id = ''
                            THEN CASE kind WHEN 'remittance_order_ids' THEN '$.remittance_id' ELSE '$.id' END
-                           WHEN kind = 'order' AND coalesce(body ->> 'number', '') = '' THEN '$.number'
+                           WHEN kind = 'order' AND coalesce(number, '') = '' THEN '$.number'
                            ELSE '$.ordered_at' END AS path,
                       CASE WHEN record_id IS NULL OR record_id = '' THEN 'missing'
-                           WHEN kind = 'order' AND coalesce(body ->> 'number', '') = '' THEN 'missing'
-                           ELSE coalesce(body ->> 'ordered_at', 'missing') END AS value
+                           WHEN kind = 'order' AND coalesce(number, '') = '' THEN 'missing'
+                           ELSE coalesce(ordered_at, 'missing') END AS value
                FROM stores_incoming
                WHERE record_id IS NULL OR record_id = ''
-                  OR (kind = 'order' AND (coalesce(body ->> 'number', '') = ''
-                                          OR TRY_CAST(body ->> 'ordered_at' AS TIMESTAMPTZ) IS NULL))
+                  OR (kind = 'order' AND (coalesce(number, '') = ''
+                                          OR TRY_CAST(ordered_at AS TIMESTAMPTZ) IS NULL))
                ORDER BY source_index LIMIT 20"""
         ).fetchall()
         if problems:
