@@ -92,3 +92,51 @@ def test_a_bad_record_in_the_window_falls_back_and_fails_only_its_day(home):
             "tax rate 0.05 is not one of the configured rates") in failures[dt.date(2025, 6, 4)]
     assert home.query("SELECT DISTINCT business_date FROM raw.stores_day_records ORDER BY 1") == [
         (d,) for d in DAYS[:3]]
+
+
+GOOD = b'{"orders": [{"id": "a", "number": "1"}], "sales_channels": []}'
+
+
+@pytest.mark.parametrize("data", [
+    GOOD,
+    b"\xef\xbb\xbf" + GOOD,                                            # a byte order mark
+    b'{"remittances": [{"id": "r", "transferred_date": "2025-06-30"}]}',
+    b'{"remittance_id": "r", "order_ids": ["a", "b"]}',                 # a remittance's order ids
+    b'{"orders": [{"id": "a",}]}',                                      # a trailing comma DuckDB would take
+    b'{"orders": [1, 2,]}',
+    b'{"orders": [{"id": "a", "amount": NaN}]}',                        # Python's json takes NaN
+    b'{"orders": [{"id": "a", "amount": nan}]}',                        # DuckDB's takes nan, Python's does not
+    b'{"orders": [{"id": "a", "amount": -inf}]}',
+    b'{"orders": "none"}',
+    b'{"orders": null}',
+    b'{"orders": [], "orders": "none"}',                                # a key twice: the last one counts
+    b'{"orders": "none", "orders": []}',
+    b'{"orders": [], "\\u006frders": 5}',
+    b'{"items": []}',
+    b"{}",
+    b"[1, 2]",
+    b'"orders"',
+    b"",
+    b"   ",
+    b'{"orders": [',                                                    # truncated
+    b'{"orders": [{"id": "\xff"}]}',                                    # not UTF-8
+    b'{"orders": [{"id": "\\ud800"}]}',                                 # a lone surrogate escape
+    b'{"orders": []} // fetched',
+    b'{"remittance_id": "", "order_ids": []}',
+    b'{"orders": [], "order_ids": ["a"]}',
+])
+def test_read_input_lists_what_parse_input_lists_or_fails_the_same_way(data):
+    import duckdb
+
+    from acctsync_pipelines.lib.stores.source import parse_input, read_input
+
+    try:
+        expected = parse_input("inbox/stores/x.json", data)[1]
+    except InputError as exc:
+        expected = str(exc)
+    with duckdb.connect() as conn:
+        try:
+            found = read_input(conn, "inbox/stores/x.json", data)
+        except InputError as exc:
+            found = str(exc)
+    assert found == expected
