@@ -140,3 +140,42 @@ def test_read_input_lists_what_parse_input_lists_or_fails_the_same_way(data):
         except InputError as exc:
             found = str(exc)
     assert found == expected
+
+
+def test_the_inbox_is_read_incrementally_and_ends_where_a_fresh_read_ends(home):
+    inbox = home.inbox("stores")
+    two_files(inbox)
+    configure(home)
+    assert raw_window(home).details["files_read"] == 2
+    assert raw_window(home).details["files_read"] == 0  # unchanged files are not read again
+
+    # a later fetch changes one file (order 8000000002 shipped earlier, a new order), another file leaves,
+    # a new one arrives; only the changed and the new file are read
+    write_json(inbox, "orders_0602.json", {"orders": [
+        order("8000000002", "2025-06-02T09:00:00+09:00", shipped_at="2025-06-03T09:00:00+09:00"),
+        order("8000000004", "2025-06-04T10:00:00+09:00")]})
+    (inbox / "orders_0605.json").unlink()
+    write_json(inbox, "orders_0607.json", {"orders": [order("8000000005", "2025-06-01T08:00:00+09:00")]})
+    stats = raw_window(home)
+    assert stats.details["files_read"] == 2
+    assert home.query("SELECT business_date, record_id FROM raw.stores_day_records ORDER BY ALL") == [
+        (dt.date(2025, 6, 1), "id8000000005"), (dt.date(2025, 6, 2), "id8000000002"),
+        (dt.date(2025, 6, 3), "id8000000002"), (dt.date(2025, 6, 4), "id8000000004")]
+    incremental = raw_rows(home)
+
+    saved = home.root / "saved"
+    shutil.copytree(inbox, saved)
+    home.warehouse.unlink()
+    shutil.rmtree(inbox)
+    shutil.copytree(saved, inbox)
+    assert raw_window(home).details["files_read"] == 2
+    fresh = raw_rows(home)
+    # the versions only the old files held stay in raw.stores_snapshots (history); no input sights them
+    held, kept = incremental.pop("raw.stores_snapshots"), fresh.pop("raw.stores_snapshots")
+    assert all(row in held for row in kept)
+    old_versions = [row for row in held if row not in kept]
+    assert sorted(record_id for _, record_id, *_ in old_versions) == [
+        "id8000000001", "id8000000001", "id8000000002", "id8000000003"]
+    assert not {revision for _, _, revision, *_ in old_versions} & {
+        revision for _, _, _, revision, _ in fresh["raw.stores_sightings"]}
+    assert incremental == fresh
