@@ -3,7 +3,7 @@
 -- source_file, observed_at, digest, size_bytes, mtime_ns.
 CREATE OR REPLACE TEMP TABLE stores_incoming AS
 WITH listed AS (
-    SELECT json_extract($text::JSON, $list_path) AS items
+    SELECT json_extract($text, $list_path) AS items  -- the text as given: no ::JSON copy to parse again
 ),
 records AS (
     SELECT unnest(items) AS body, generate_subscripts(items, 1) - 1 AS source_index FROM listed
