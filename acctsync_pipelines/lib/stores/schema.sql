@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS raw.stores_day_records (
 );
 
 -- The newest version of every record still held by an input: for orders the one with the latest
--- event, then the most recently observed; ties go to the later file name.
+-- event, then the most recently observed; ties go to the later file name (pin_day.sql orders a window's
+-- candidates the same way).
 CREATE OR REPLACE VIEW raw.stores_latest AS
 SELECT s.kind, s.record_id, s.revision, s.source_file, s.source_index, s.observed_at,
        r.body, r.event_times, r.first_event_at, r.last_event_at

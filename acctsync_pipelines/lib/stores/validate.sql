@@ -2,33 +2,36 @@
 -- for a window of days.
 -- One row per problem: where (input, position, record), the JSON path, the value, and what is wrong.
 -- Parameters: $days, $first_day, $last_day (one day is a window of one).
+-- The record lists every check reads are MATERIALIZED: each pinned body is parsed once per list, not once per check.
+-- A record pinned on several days of the window is checked once (the same version is pinned on each).
 WITH pinned AS (
     SELECT d.kind, d.record_id, d.source_file, d.source_index, s.body
-    FROM raw.stores_day_records d
+    FROM (SELECT DISTINCT kind, record_id, revision, source_file, source_index
+          FROM raw.stores_day_records
+          WHERE business_date BETWEEN $first_day AND $last_day AND list_contains($days, business_date)) d
     JOIN raw.stores_snapshots s USING (kind, record_id, revision)
-    WHERE d.business_date BETWEEN $first_day AND $last_day AND list_contains($days, d.business_date)
 ),
-orders AS (
+orders AS MATERIALIZED (
     SELECT source_file, 'orders[' || source_index || ']' AS position,
            'order ' || coalesce(body ->> 'number', record_id) AS record, body
     FROM pinned WHERE kind = 'order'
 ),
-remittances AS (
+remittances AS MATERIALIZED (
     SELECT source_file, 'remittances[' || source_index || ']' AS position, 'remittance ' || record_id AS record, body,
            coalesce(json_type(body, '$.fee_detail') = 'OBJECT', false) AS has_fee_detail
     FROM pinned WHERE kind = 'remittance'
 ),
-tax_details AS (
+tax_details AS MATERIALIZED (
     SELECT source_file, position, record, body, unnest(json_extract(body, '$.tax_details[*]')) AS td,
            generate_subscripts(json_extract(body, '$.tax_details[*]'), 1) - 1 AS i
     FROM orders
 ),
-transactions AS (
+transactions AS MATERIALIZED (
     SELECT source_file, position, record, unnest(json_extract(body, '$.transactions[*]')) AS tx,
            generate_subscripts(json_extract(body, '$.transactions[*]'), 1) - 1 AS i
     FROM orders
 ),
-deliveries AS (
+deliveries AS MATERIALIZED (
     SELECT source_file, position, record, unnest(json_extract(body, '$.deliveries[*]')) AS dl,
            generate_subscripts(json_extract(body, '$.deliveries[*]'), 1) - 1 AS i
     FROM orders
