@@ -56,7 +56,8 @@ def _row_counts(warehouse: Path, source: str, target: str) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         raw_tables = [name for (name,) in conn.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name LIKE ? "
-            "AND table_name NOT LIKE '%bundles'", [f"{source}%"]).fetchall()]
+            "AND table_name NOT LIKE '%bundles' AND table_name NOT LIKE '%\\_file%' ESCAPE '\\'",
+            [f"{source}%"]).fetchall()]  # bundles and kept inbox files describe inputs; they are not input rows
         raw = sum(conn.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0] for t in raw_tables)
         one = lambda sql: conn.execute(sql, [source]).fetchone()[0]  # noqa: E731
         return {

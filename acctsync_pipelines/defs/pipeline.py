@@ -31,6 +31,9 @@ from acctsync_pipelines.lib.sources import Source
 
 BACKFILL = dg.BackfillPolicy.single_run()
 PREVIEW_LINES = 40
+# Metadata: days of multi-day windows that went one by one (a window holding a bad day, or a source that
+# reads day by day). 0 for good input: more means the window path fails somewhere and only costs time.
+ONE_BY_ONE = "days_one_by_one"
 _JOBS: dict = {}
 
 
@@ -99,6 +102,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         failures: dict[dt.date, str] = {}
         totals: dict[str, int] = {}
         days = window_days(context)
+        one_by_one = 0
 
         def add(details: dict[str, int]) -> None:
             for k, v in details.items():
@@ -111,6 +115,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                     add(stats.details)
                     context.log.info(f"{name} {window[0]}..{window[-1]}: raw {stats.details} (one transaction)")
                     continue
+                one_by_one += len(window) if len(window) > 1 else 0
                 for day in window:
                     try:
                         stats = stages.run_raw(conn, source, settings, home, day)
@@ -122,12 +127,13 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                     context.log.info(f"{name} {day}: raw {stats.details}")
         stop_if_no_day_left(context, name, "raw_orders", days, failures)
         return dg.MaterializeResult(metadata={**totals, "dagster/row_count": sum(totals.values()),
-                                              **_failed_days_metadata(failures)})
+                                              ONE_BY_ONE: one_by_one, **_failed_days_metadata(failures)})
 
-    def _replace_stage(context, acctsync: AcctsyncResource, stage: str) -> tuple[int, dict[dt.date, str]]:
+    def _replace_stage(context, acctsync: AcctsyncResource, stage: str) -> tuple[int, dict[dt.date, str], int]:
+        """Rows written, failed days, and the days of multi-day windows done one by one."""
         settings = acctsync.settings
         failures: dict[dt.date, str] = {}
-        rows = 0
+        rows = one_by_one = 0
         with acctsync.warehouse.connect() as conn:
             for window in stages.windows_of(window_days(context)):
                 failures.update(stages.blocking_errors(conn, name, window, stage))
@@ -136,24 +142,25 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                 if counts is not None:
                     rows += sum(counts.values())
                     continue
+                one_by_one += len(todo) if len(todo) > 1 else 0
                 for day in todo:
                     try:
                         rows += stages.replace_day(conn, source, settings, day, stage)
                     except InputError as exc:
                         failures[day] = str(exc)
                         context.log.error(str(exc))
-        return rows, failures
+        return rows, failures, one_by_one
 
     @dg.asset(key=key("normalized_transactions"), deps=[raw_orders],
               description="Source-neutral sales, cancellations and cash events (staging.normalized_transactions).",
               **common)
     def normalized_transactions(context: dg.AssetExecutionContext, acctsync: AcctsyncResource) -> dg.MaterializeResult:
-        rows, failures = _replace_stage(context, acctsync, "normalized_transactions")
+        rows, failures, one_by_one = _replace_stage(context, acctsync, "normalized_transactions")
         days = window_days(context)
         stop_if_no_day_left(context, name, "normalized_transactions", days, failures)
         with acctsync.warehouse.connect() as conn:
             metadata = _normalized_metadata(conn, name, [d for d in days if d not in failures])
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata,
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata, ONE_BY_ONE: one_by_one,
                                               **_failed_days_metadata(failures)})
 
     check_specs = [
@@ -164,7 +171,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
     @dg.asset(key=key("journal_entries"), deps=[normalized_transactions], check_specs=check_specs,
               description="Balanced journal entries for the day (ledger.journal_lines).", **common)
     def journal_entries(context: dg.AssetExecutionContext, acctsync: AcctsyncResource):
-        rows, failures = _replace_stage(context, acctsync, "journal_entries")
+        rows, failures, one_by_one = _replace_stage(context, acctsync, "journal_entries")
         days = [d for d in window_days(context) if d not in failures]
         check_failures: dict[str, list[dict]] = {check.name: [] for check in day_checks}
         with acctsync.warehouse.connect() as conn:
@@ -177,7 +184,8 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                                             f"check {check.name} failed: {failed[:5]}")
             metadata = _journal_metadata(conn, name, days)
         stop_if_no_day_left(context, name, "journal_entries", window_days(context), failures)
-        yield dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata, **_failed_days_metadata(failures)})
+        yield dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata, ONE_BY_ONE: one_by_one,
+                                             **_failed_days_metadata(failures)})
         # A day that fails a check is recorded in ops.day_errors, so posted_entries skips it and then fails
         # naming it. Dagster's blocking (severity ERROR) stops the whole step, so it is used only when no
         # day of the run passed; otherwise the good days of the run still post.

@@ -49,7 +49,13 @@ def test_a_window_books_what_day_by_day_books(home, source):
     # STORES EC and counter orders, cancellations, payouts; Amazon split payments, refunds, mixed rates
     days = WINDOWS[source]
     SAMPLES[source](home.inbox(source), start=START, days=21)
-    assert home.materialize(source, days[0], days[-1]).success
+    result = home.materialize(source, days[0], days[-1])
+    assert result.success
+    # the window path itself, not the day-by-day fallback, booked it (a fallback books the same, only slower)
+    for stage in ("raw_orders", "normalized_transactions", "journal_entries"):
+        (metadata,) = {str(m.metadata["days_one_by_one"].value) for m in
+                       result.asset_materializations_for_node(f"{source}__{stage}")}
+        assert metadata == "0", stage
     window = snapshot(home, source)
     window_exports = {p.name: p.read_bytes() for p in home.export_files()}
     assert len(window["ledger.journal_lines"]) > 10
@@ -79,6 +85,7 @@ def test_a_bad_day_in_a_window_fails_alone_and_the_good_days_are_posted(home):
                       .encode("cp932"))
     result = home.materialize("usen_reji", DAY1, DAY2)
     assert not result.success
+    assert result.asset_materializations_for_node("usen_reji__raw_orders")[0].metadata["days_one_by_one"].value == 2
     # the run goes on with the good day and fails at its end, naming the bad day with the day path's message
     assert failed_steps(result) == ["posted_entries"]
     assert failure_text(result).startswith("usen_reji posted_entries: 1 day(s) failed; nothing of them was posted.\n"
