@@ -33,10 +33,11 @@ def window_params(days: list[dt.date]) -> dict:
 
 @dataclass(frozen=True)
 class DayCheck:
-    """A blocking check on journal_entries: an SQL file whose rows are failures.
+    """A check on a day's journal: an SQL file whose rows are failures.
 
-    The SQL takes either one day (``$day``, ``$source``) or a window (``$days``, ``$first_day``,
-    ``$last_day``, ``$source``; see ``window_params``), and then returns a ``business_date`` column first.
+    The SQL takes a window of days (``$days``, ``$first_day``, ``$last_day``; see ``window_params``) and
+    ``$source``, and returns a ``business_date`` column first, saying which day each failure is about
+    (a check about the whole ledger reports on ``$last_day``). One day is the window ``[day]``.
     """
 
     name: str
@@ -44,32 +45,16 @@ class DayCheck:
     anchor: str
     sql_file: str
 
-    def _windowed(self, text: str) -> bool:
-        return "$days" in text
-
     def failures(self, conn: duckdb.DuckDBPyConnection, source: str, day: dt.date) -> list[dict]:
-        return self._rows_by_day(conn, source, [day]).get(day, [])
+        return self.window_failures(conn, source, [day]).get(day, [])
 
     def window_failures(self, conn: duckdb.DuckDBPyConnection, source: str,
                         days: list[dt.date]) -> dict[dt.date, list[dict]]:
         """Failures per business day of ``days`` (days without failures are absent)."""
-        return self._rows_by_day(conn, source, days)
-
-    def _rows_by_day(self, conn: duckdb.DuckDBPyConnection, source: str,
-                     days: list[dt.date]) -> dict[dt.date, list[dict]]:
-        text = sql_text(self.anchor, self.sql_file)
         found: dict[dt.date, list[dict]] = {}
         if not days:
             return found
-        if not self._windowed(text):
-            for day in days:
-                cursor = run(conn, text, {"day": day, "source": source})
-                names = [d[0] for d in cursor.description]
-                rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-                if rows:
-                    found[day] = rows
-            return found
-        cursor = run(conn, text, {**window_params(days), "source": source})
+        cursor = run(conn, sql_text(self.anchor, self.sql_file), {**window_params(days), "source": source})
         names = [d[0] for d in cursor.description]
         for row in cursor.fetchall():
             failure = dict(zip(names, row))
