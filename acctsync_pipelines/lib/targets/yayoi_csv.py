@@ -80,13 +80,15 @@ class YayoiCsvTarget:
             "spaces": SPACES,
         })
         try:
+            limits = {"description": DESCRIPTION_BYTES, "memo": MEMO_BYTES}
+            over = run(conn, sql_text(__file__, "yayoi_over_limit.sql"), {
+                "description_bytes": DESCRIPTION_BYTES, "memo_bytes": MEMO_BYTES,
+                "max_char_bytes": MAX_CHAR_BYTES[encoding]}).fetchall()
             cuts = {}
-            for column, limit in (("description", DESCRIPTION_BYTES), ("memo", MEMO_BYTES)):
-                texts = [text for (text,) in conn.execute(
-                    f"SELECT DISTINCT {column} FROM yayoi_render WHERE strlen({column}) > ? "
-                    f"AND length({column}) * ? > ?", [limit, MAX_CHAR_BYTES[encoding], limit]).fetchall()]
-                cuts[f"{column}_from"] = texts
-                cuts[f"{column}_to"] = [_fit(text, limit, encoding) for text in texts]
+            for field, limit in limits.items():
+                texts = [text for kind, text in over if kind == field]
+                cuts[f"{field}_from"] = texts
+                cuts[f"{field}_to"] = [_fit(text, limit, encoding) for text in texts]
             texts = dict(run(conn, sql_text(__file__, "yayoi_csv.sql"), cuts).fetchall())
         finally:
             conn.execute("DROP TABLE IF EXISTS temp.yayoi_render")

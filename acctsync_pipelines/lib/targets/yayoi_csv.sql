@@ -1,8 +1,8 @@
 -- The CSV text of each batch in temp table yayoi_render (yayoi_rows.sql): the 25 fields of a row quoted
 -- as Python's csv module does with QUOTE_MINIMAL (a field holding a comma, a double quote, CR or LF is
 -- quoted, its quotes doubled), joined by commas, each row ended by CRLF, rows in entry order.
--- A description or memo that may be longer than its byte limit is replaced by its cut ($description_from
--- → $description_to, $memo_from → $memo_to: computed in Python for those few values only, yayoi_csv.py).
+-- A description or memo that may be longer than its byte limit (yayoi_over_limit.sql) is replaced by its
+-- cut ($description_from → $description_to, $memo_from → $memo_to: computed in Python, yayoi_csv.py).
 WITH description_cuts AS (
     SELECT unnest($description_from::VARCHAR[]) AS text, unnest($description_to::VARCHAR[]) AS cut
 ),
