@@ -125,8 +125,10 @@ def _claim(conn: duckdb.DuckDBPyConnection, target, params: dict) -> dict[dt.dat
                          [[day, batch_id, target.reference_for(batch_id)] for day, batch_id in batches.items()])
         for statement in split_statements(sql_text(__file__, "claim.sql")):
             run(conn, statement, params)
-        lines = dict(conn.execute(
-            "SELECT batch_id, line_count FROM ledger.posting_batches WHERE target = ? AND list_contains(?, batch_id)",
-            [params["target"], list(batches.values())],
+        lines = dict(run(
+            conn,
+            "SELECT batch_id, line_count FROM ledger.posting_batches WHERE target = $target AND source = $source "
+            "AND business_date BETWEEN $first_day AND $last_day AND list_contains($batch_ids, batch_id)",
+            {**params, "batch_ids": list(batches.values())},
         ).fetchall())
     return {day: (batches[day], posts, reversals, lines[batches[day]]) for day, posts, reversals in per_day}
