@@ -15,7 +15,6 @@ encode of the whole text does alike.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,8 +30,8 @@ DESCRIPTION_BYTES = 64
 MEMO_BYTES = 180
 # The most bytes one code point takes in each supported encoding (an unencodable one is '?', one byte).
 MAX_CHAR_BYTES = {"cp932": 2, "shift_jis": 2, "utf-8": 4}
-# What str.split() splits on, as a regex class: description and memo have each run made one space.
-SPACES = "[" + "".join(f"\\x{{{c:x}}}" for c in range(sys.maxunicode + 1) if chr(c).isspace()) + "]+"
+# What str.split() splits on (str.isspace()), as a regex: description and memo have each run made one space.
+SPACES = r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
 # Batches rendered by one query when recovering (memory stays that of a window, however many are missing).
 RECOVER_CHUNK = 31
 
