@@ -70,9 +70,14 @@ class YayoiCsvTarget:
             conn, "cfg_yayoi_tax", pd.DataFrame({"category": list(taxes), "tax_string": list(taxes.values())})
         )
         encoding = self.settings.encoding
+        first_day, last_day = conn.execute(
+            "SELECT min(business_date), max(business_date) FROM ledger.posting_batches "
+            "WHERE target = ? AND list_contains(?, batch_id)", [NAME, list(batch_ids)]).fetchone()
         run(conn, "CREATE OR REPLACE TEMP TABLE yayoi_render AS " + sql_text(__file__, "yayoi_rows.sql"), {
             "target": NAME,
             "batch_ids": list(batch_ids),
+            "first_day": first_day,
+            "last_day": last_day,
             "qualified_suffix": self.settings.qualified_suffix,
             "out_of_scope": taxes.get("out_of_scope", "対象外"),
             "sticky": self.settings.guessed_sticky_note,

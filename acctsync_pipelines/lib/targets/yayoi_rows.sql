@@ -1,5 +1,6 @@
 -- Claimed batches ($target, each of $batch_ids) as 弥生インポート形式 rows (25 columns, in order), each with
--- its batch_id and its sort key (entry_id, action_seq, row_no). description and memo have every run of
+-- its batch_id and its sort key (entry_id, action_seq, row_no). A batch's lines are on its business day, so
+-- only the days $first_day..$last_day of the batches are read (zone maps). description and memo have every run of
 -- whitespace ($spaces: a regex class of what Python's str.split() splits on) made one space, and none at
 -- either end; yayoi_csv.sql cuts them to their byte limits and renders the CSV text.
 -- An entry action of one debit and one credit line of equal amount is one row (flag 2000, タイプ 0);
@@ -11,7 +12,8 @@ WITH lines AS (
            row_number() OVER (w ORDER BY pl.line_no) AS row_in_entry,
            bool_or(pl.guessed) OVER w AS entry_guessed
     FROM ledger.posted_lines pl
-    WHERE pl.target = $target AND list_contains($batch_ids, pl.batch_id)
+    WHERE pl.target = $target AND pl.business_date BETWEEN $first_day AND $last_day
+      AND list_contains($batch_ids, pl.batch_id)
     WINDOW w AS (PARTITION BY pl.batch_id, pl.entry_id, pl.action_seq)
 ),
 taxed AS (

@@ -52,9 +52,9 @@ def reference_render(conn, target: YayoiCsvTarget, batch_id: str) -> bytes:
     rows = conn.execute(
         f"SELECT {', '.join(COLUMNS)} FROM ({sql_text(yayoi_csv.__file__, 'yayoi_rows.sql')}) "
         "ORDER BY entry_id, action_seq, row_no",
-        {"target": "yayoi_csv", "batch_ids": [batch_id], "qualified_suffix": target.settings.qualified_suffix,
-         "out_of_scope": taxes.get("out_of_scope", "対象外"), "sticky": target.settings.guessed_sticky_note,
-         "spaces": NO_SPACES},
+        {"target": "yayoi_csv", "batch_ids": [batch_id], "first_day": DAY, "last_day": DAY,
+         "qualified_suffix": target.settings.qualified_suffix, "out_of_scope": taxes.get("out_of_scope", "対象外"),
+         "sticky": target.settings.guessed_sticky_note, "spaces": NO_SPACES},
     ).df()
     encoding = target.settings.encoding
     rows["description"] = rows["description"].map(lambda s: reference_fit(s, yayoi_csv.DESCRIPTION_BYTES, encoding))
@@ -64,7 +64,8 @@ def reference_render(conn, target: YayoiCsvTarget, batch_id: str) -> bytes:
     return buffer.getvalue().encode(encoding, errors="replace")
 
 
-AWKWARD = [*',"\'\r\n\t \u3000\x85\xa0\x0b\x0c\x1c\x1f\u2028\u200b\ufeffｱｶﾞﾟ｡髙﨑①～〜−‖¥\\~😀👍🏽\U00020b9f한é€',
+AWKWARD = [*',"\'\r\n\t \u3000\x85\xa0\x0b\x0c\x1c\x1f\u2028\u200b\ufeff',
+           *'ｱｶﾞﾟ｡髙﨑①～〜−‖¥\\~😀👍🏽\U00020b9f한é€',
            "\r\n", "  ", " \u3000 ", "a\u3000b", "\t\n", '""', ",,", "売上 ", "ｶﾞｲﾄﾞ"]
 awkward_text = st.lists(st.one_of(st.sampled_from(AWKWARD), st.text(st.characters(exclude_categories=["Cs"],
                                                                                 exclude_characters="\x00"),
@@ -94,6 +95,13 @@ def insert_batch(conn, batch_id: str, entries, first_seq: int = 1) -> None:
                          l["sub_account"], l["department"], side, l["amount"], l["tax_category"], l["tax_amount"],
                          l["description"], "ref", l["qualified_invoice"], l["guessed"]])
     conn.executemany("INSERT INTO ledger.posted_lines VALUES (" + ", ".join(["?"] * 19) + ")", rows)
+    conn.execute("INSERT INTO ledger.posting_batches VALUES ('yayoi_csv', ?, 'usen_reji', ?, now(), ?, ?, ?)",
+                 [batch_id, DAY, f"{batch_id}.csv", len(entries), len(rows)])
+
+
+def clear(conn) -> None:
+    conn.execute("DELETE FROM ledger.posted_lines")
+    conn.execute("DELETE FROM ledger.posting_batches")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +122,7 @@ def target_for(home: Path, encoding: str) -> YayoiCsvTarget:
 @given(st.lists(batch, min_size=1, max_size=3), st.sampled_from(["cp932", "shift_jis", "utf-8"]))
 def test_set_based_render_is_byte_identical_to_the_reference(scratch, batches, encoding):
     home, conn = scratch
-    conn.execute("DELETE FROM ledger.posted_lines")
+    clear(conn)
     ids = [f"usen_reji_20250602_{n:03d}" for n in range(1, len(batches) + 1)]
     for number, (batch_id, entries) in enumerate(zip(ids, batches)):
         insert_batch(conn, batch_id, entries, first_seq=10 * number + 1)  # an entry may recur in a later batch
@@ -129,7 +137,7 @@ def test_set_based_render_is_byte_identical_to_the_reference(scratch, batches, e
 
 def test_a_cut_never_splits_a_character_and_long_values_are_cut(scratch):
     home, conn = scratch
-    conn.execute("DELETE FROM ledger.posted_lines")
+    clear(conn)
     description = "ｱ" + "あ" * 40  # 81 bytes in CP932: cut to 63, the 64th byte would split あ
     insert_batch(conn, "b1", [("e1", [dict(account="現金", sub_account="", department="", description=description,
                                           tax_category="out_of_scope", amount=1, tax_amount=0,
@@ -142,7 +150,7 @@ def test_a_cut_never_splits_a_character_and_long_values_are_cut(scratch):
 
 def test_a_batch_without_rows_renders_empty(scratch):
     home, conn = scratch
-    conn.execute("DELETE FROM ledger.posted_lines")
+    clear(conn)
     assert target_for(home, "cp932").render_batches(conn, ["none"]) == {"none": b""}
 
 
