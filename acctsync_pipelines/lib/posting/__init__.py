@@ -6,10 +6,11 @@ Order of work for one (target, source, day):
 3. send the batch (for yayoi_csv: write its file atomically).
 Nothing is claimed twice: (target, entry_id, action_seq) is the log's primary key.
 A file target can take a window of days at once (``post_window``): one diff and one claim for all of them
-(still one batch, and one file, per day), then the files.
+(still one batch, and one file, per day), then the files, rendered together.
 
 A target provides ``reference_for(batch_id)`` and either
-- ``recover(conn, source)`` + ``write(conn, batch_id)`` (a file target: re-render what a crash left unwritten), or
+- ``recover(conn, source)`` + ``write(conn, batch_id)`` + ``write_batches(conn, batch_ids)`` (a file target:
+  re-render what a crash left unwritten; write one batch's file, or render many at once and write each), or
 - ``prepare(conn, source, day, pending)`` + ``send(conn, batch_id)`` (an API target, lib/targets/api_base.py):
   ``prepare`` refuses a day the target cannot take before anything of it is claimed, and finishes the
   day's actions an earlier run claimed but did not finish; ``send`` sends each claimed action and
@@ -89,13 +90,14 @@ def post_window(
         return None
     target.recover(conn, source)
     claimed = _claim(conn, target, {"target": target_name, "source": source, **window_params(days)})
+    exports = target.write_batches(conn, [batch_id for batch_id, _, _, _ in claimed.values()])
     results = {}
     for day in days:
         if day not in claimed:
             results[day] = PostingResult(target_name, day)
             continue
         batch_id, posts, reversals, lines = claimed[day]
-        results[day] = PostingResult(target_name, day, batch_id, posts, reversals, lines, target.write(conn, batch_id))
+        results[day] = PostingResult(target_name, day, batch_id, posts, reversals, lines, exports[batch_id])
     return results
 
 
@@ -123,8 +125,10 @@ def _claim(conn: duckdb.DuckDBPyConnection, target, params: dict) -> dict[dt.dat
                          [[day, batch_id, target.reference_for(batch_id)] for day, batch_id in batches.items()])
         for statement in split_statements(sql_text(__file__, "claim.sql")):
             run(conn, statement, params)
-        lines = dict(conn.execute(
-            "SELECT batch_id, line_count FROM ledger.posting_batches WHERE target = ? AND list_contains(?, batch_id)",
-            [params["target"], list(batches.values())],
+        lines = dict(run(
+            conn,
+            "SELECT batch_id, line_count FROM ledger.posting_batches WHERE target = $target AND source = $source "
+            "AND business_date BETWEEN $first_day AND $last_day AND list_contains($batch_ids, batch_id)",
+            {**params, "batch_ids": list(batches.values())},
         ).fetchall())
     return {day: (batches[day], posts, reversals, lines[batches[day]]) for day, posts, reversals in per_day}

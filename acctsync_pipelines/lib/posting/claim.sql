@@ -1,7 +1,9 @@
 -- Claim the pending actions (temp table pending_actions, with their business_date) for $target, each
 -- day's as its batch (temp table claim_batches: business_date, batch_id, target_ref): the posting log
 -- rows and the lines exactly as they will be sent. Reversals copy the lines of the version that was
--- posted, sides swapped. Parameters (named): target, source, days, first_day, last_day.
+-- posted (pending_actions.reverses_seq), sides swapped. A batch's lines, and the lines a reversal copies,
+-- are on the batch's day (diff.sql: all actions of an entry are on one day), so every read of the log is
+-- limited to the window's days. Parameters (named): target, source, days, first_day, last_day.
 INSERT INTO ledger.postings
 SELECT $target, $source, a.business_date, a.entry_id, a.action, a.content_hash, b.batch_id, now(), b.target_ref,
        a.action_seq
@@ -25,18 +27,19 @@ SELECT $target, b.batch_id, a.entry_id, 'reverse', a.action_seq, pl.source, pl.b
        pl.tax_category, pl.tax_amount, '取消: ' || pl.description, pl.source_ref, pl.qualified_invoice, pl.guessed
 FROM pending_actions a
 JOIN claim_batches b USING (business_date)
-JOIN ledger.postings last_post
-  ON last_post.target = $target AND last_post.entry_id = a.entry_id AND last_post.action = 'post'
- AND last_post.action_seq = (SELECT max(action_seq) FROM ledger.postings x
-                             WHERE x.target = $target AND x.entry_id = a.entry_id AND x.action = 'post'
-                               AND x.action_seq < a.action_seq)
 JOIN ledger.posted_lines pl
-  ON pl.target = $target AND pl.entry_id = a.entry_id AND pl.action_seq = last_post.action_seq
+  ON pl.target = $target AND pl.entry_id = a.entry_id AND pl.action_seq = a.reverses_seq
+ AND pl.source = $source AND pl.business_date = a.business_date
+ AND pl.business_date BETWEEN $first_day AND $last_day AND list_contains($days, pl.business_date)
 WHERE a.action = 'reverse';
 
 INSERT INTO ledger.posting_batches
 SELECT $target, b.batch_id, $source, b.business_date, now(), b.target_ref,
        (SELECT count(*) FROM pending_actions a WHERE a.business_date = b.business_date),
-       (SELECT count(*) FROM ledger.posted_lines pl WHERE pl.target = $target AND pl.batch_id = b.batch_id)
+       coalesce(n.lines, 0)
 FROM claim_batches b
+LEFT JOIN (SELECT batch_id, count(*) AS lines FROM ledger.posted_lines
+           WHERE target = $target AND source = $source AND business_date BETWEEN $first_day AND $last_day
+             AND list_contains($days, business_date)
+           GROUP BY batch_id) n USING (batch_id)
 ORDER BY b.business_date;

@@ -1,6 +1,7 @@
 -- What to send to $target for one source and a window of days: each day's postable entries against the
 -- net of what the posting log says is posted on that day. One row per action, in the order they are to
--- be claimed. Parameters: $target, $source, $days, $first_day, $last_day (one day is a window of one).
+-- be claimed (a reversal with the action_seq of the post it takes back). Parameters: $target, $source, $days,
+-- $first_day, $last_day (one day is a window of one).
 WITH current AS (
     SELECT l.business_date, l.entry_id, any_value(l.content_hash) AS content_hash,
            bool_and(l.review_status = 'ready') OR bool_or(a.entry_id IS NOT NULL) AS postable
@@ -11,30 +12,36 @@ WITH current AS (
     GROUP BY l.business_date, l.entry_id
 ),
 day_postings AS (
-    SELECT business_date, entry_id, max(action_seq) AS last_seq FROM ledger.postings
+    -- What the log says of each entry posted on the window's days, from those days' rows alone (zone maps on
+    -- business_date): every action of an entry is on one day, as the first action of an entry on any day
+    -- gets action_seq 1, which the log's primary key (target, entry_id, action_seq) takes only once.
+    SELECT business_date, entry_id, max(action_seq) AS last_seq,
+           arg_max(content_hash, action_seq) FILTER (WHERE action = 'post') AS posted_hash,
+           max(action_seq) FILTER (WHERE action = 'post') AS posted_seq,
+           sum(CASE action WHEN 'post' THEN 1 ELSE -1 END) AS net_posts
+    FROM ledger.postings
     WHERE target = $target AND source = $source AND business_date BETWEEN $first_day AND $last_day
       AND list_contains($days, business_date)
     GROUP BY business_date, entry_id
 ),
 posted AS (
-    SELECT d.business_date, d.entry_id, s.posted_hash, s.last_seq
-    FROM day_postings d JOIN ledger.posted_state s USING (entry_id)
-    WHERE s.target = $target AND s.net_posts > 0
+    SELECT business_date, entry_id, posted_hash, posted_seq, last_seq FROM day_postings WHERE net_posts > 0
 ),
 last_seq AS (SELECT business_date, entry_id, last_seq FROM day_postings),
 actions AS (
     -- vanished, or changed and the new version may be posted: reverse what is posted
-    SELECT p.business_date, p.entry_id, 'reverse' AS action, p.posted_hash AS content_hash, 1 AS step
+    SELECT p.business_date, p.entry_id, 'reverse' AS action, p.posted_hash AS content_hash, p.posted_seq, 1 AS step
     FROM posted p LEFT JOIN current c USING (business_date, entry_id)
     WHERE c.entry_id IS NULL OR (c.content_hash <> p.posted_hash AND c.postable)
     UNION ALL
     -- new, or changed: post the current version
-    SELECT c.business_date, c.entry_id, 'post', c.content_hash, 2
+    SELECT c.business_date, c.entry_id, 'post', c.content_hash, NULL, 2
     FROM current c LEFT JOIN posted p USING (business_date, entry_id)
     WHERE c.postable AND (p.entry_id IS NULL OR p.posted_hash <> c.content_hash)
 )
 SELECT a.business_date, a.entry_id, a.action, a.content_hash,
        (coalesce(s.last_seq, 0)
-        + row_number() OVER (PARTITION BY a.business_date, a.entry_id ORDER BY a.step))::INTEGER AS action_seq
+        + row_number() OVER (PARTITION BY a.business_date, a.entry_id ORDER BY a.step))::INTEGER AS action_seq,
+       a.posted_seq AS reverses_seq
 FROM actions a LEFT JOIN last_seq s USING (business_date, entry_id)
 ORDER BY a.business_date, a.entry_id, a.step
