@@ -106,6 +106,15 @@ def _claim(conn: duckdb.DuckDBPyConnection, target, params: dict) -> dict[dt.dat
     Returns (batch_id, posts, reversals, lines) per such day."""
     with transaction(conn):
         run(conn, "CREATE OR REPLACE TEMP TABLE pending_actions AS " + sql_text(__file__, "diff.sql"), params)
+        moved = conn.execute(
+            "SELECT business_date, entry_id, posted_elsewhere FROM pending_actions "
+            "WHERE posted_elsewhere IS NOT NULL ORDER BY ALL LIMIT 5").fetchall()
+        if moved:
+            raise PostingError(
+                "; ".join(f"{day}: entry {entry} is still posted to {params['target']} on {other}, and its source "
+                          f"now books it on {day}" for day, entry, other in moved)
+                + f". Re-run {', '.join(sorted({str(other) for _, _, other in moved}))} first: that takes it back "
+                "there; then this day posts it (nothing is posted twice).")
         per_day = conn.execute(
             "SELECT business_date, count(*) FILTER (WHERE action = 'post'), count(*) FILTER (WHERE action = 'reverse') "
             "FROM pending_actions GROUP BY business_date ORDER BY business_date"

@@ -2,8 +2,8 @@
 -- day's as its batch (temp table claim_batches: business_date, batch_id, target_ref): the posting log
 -- rows and the lines exactly as they will be sent. Reversals copy the lines of the version that was
 -- posted (pending_actions.reverses_seq), sides swapped. A batch's lines, and the lines a reversal copies,
--- are on the batch's day (diff.sql: all actions of an entry are on one day), so every read of the log is
--- limited to the window's days. Parameters (named): target, source, days, first_day, last_day.
+-- are on the batch's day (a reversal is claimed on the day of the post it takes back), so every read of the
+-- log is limited to the window's days. Parameters (named): target, source, days, first_day, last_day.
 INSERT INTO ledger.postings
 SELECT $target, $source, a.business_date, a.entry_id, a.action, a.content_hash, b.batch_id, now(), b.target_ref,
        a.action_seq

@@ -12,10 +12,9 @@ WITH current AS (
     GROUP BY l.business_date, l.entry_id
 ),
 day_postings AS (
-    -- What the log says of each entry posted on the window's days, from those days' rows alone (zone maps on
-    -- business_date): every action of an entry is on one day, as the first action of an entry on any day
-    -- gets action_seq 1, which the log's primary key (target, entry_id, action_seq) takes only once.
-    SELECT business_date, entry_id, max(action_seq) AS last_seq,
+    -- What the log says of each entry posted on the window's days, from those days' rows (zone maps on
+    -- business_date).
+    SELECT business_date, entry_id,
            arg_max(content_hash, action_seq) FILTER (WHERE action = 'post') AS posted_hash,
            max(action_seq) FILTER (WHERE action = 'post') AS posted_seq,
            sum(CASE action WHEN 'post' THEN 1 ELSE -1 END) AS net_posts
@@ -25,9 +24,8 @@ day_postings AS (
     GROUP BY business_date, entry_id
 ),
 posted AS (
-    SELECT business_date, entry_id, posted_hash, posted_seq, last_seq FROM day_postings WHERE net_posts > 0
+    SELECT business_date, entry_id, posted_hash, posted_seq FROM day_postings WHERE net_posts > 0
 ),
-last_seq AS (SELECT business_date, entry_id, last_seq FROM day_postings),
 actions AS (
     -- vanished, or changed and the new version may be posted: reverse what is posted
     SELECT p.business_date, p.entry_id, 'reverse' AS action, p.posted_hash AS content_hash, p.posted_seq, 1 AS step
@@ -38,10 +36,26 @@ actions AS (
     SELECT c.business_date, c.entry_id, 'post', c.content_hash, NULL, 2
     FROM current c LEFT JOIN posted p USING (business_date, entry_id)
     WHERE c.postable AND (p.entry_id IS NULL OR p.posted_hash <> c.content_hash)
+),
+history AS (
+    -- An entry's actions are numbered across all days (the log's key is target, entry_id, action_seq): an
+    -- entry whose source moves it to another day (a STORES remittance with a new transfer date) goes on
+    -- numbering there. Where it is still posted on a day outside the window, it cannot be posted again
+    -- before that day takes it back (posted_elsewhere: posting.py refuses the day, naming it).
+    SELECT entry_id, max(action_seq) AS last_seq,
+           min(business_date) FILTER (WHERE net_posts > 0 AND NOT list_contains($days, business_date))
+               AS posted_elsewhere
+    FROM (SELECT entry_id, business_date, max(action_seq) AS action_seq,
+                 sum(CASE action WHEN 'post' THEN 1 ELSE -1 END) AS net_posts
+          FROM ledger.postings
+          WHERE target = $target AND source = $source AND entry_id IN (SELECT entry_id FROM actions)
+          GROUP BY entry_id, business_date)
+    GROUP BY entry_id
 )
 SELECT a.business_date, a.entry_id, a.action, a.content_hash,
-       (coalesce(s.last_seq, 0)
-        + row_number() OVER (PARTITION BY a.business_date, a.entry_id ORDER BY a.step))::INTEGER AS action_seq,
-       a.posted_seq AS reverses_seq
-FROM actions a LEFT JOIN last_seq s USING (business_date, entry_id)
+       (coalesce(h.last_seq, 0)
+        + row_number() OVER (PARTITION BY a.entry_id ORDER BY a.step, a.business_date))::INTEGER AS action_seq,
+       a.posted_seq AS reverses_seq,
+       CASE a.action WHEN 'post' THEN h.posted_elsewhere END AS posted_elsewhere
+FROM actions a LEFT JOIN history h USING (entry_id)
 ORDER BY a.business_date, a.entry_id, a.step

@@ -9,6 +9,7 @@ import datetime as dt
 import duckdb
 import pytest
 
+from acctsync_pipelines.lib.errors import PostingError
 from acctsync_pipelines.lib.config import load_settings
 from acctsync_pipelines.lib.posting import post_day, post_window
 from acctsync_pipelines.lib.targets import yayoi_csv
@@ -88,18 +89,33 @@ def test_files_a_crash_left_missing_are_written_by_the_next_post_of_any_day(tmp_
         assert YayoiCsvTarget(settings, tmp_path).recover(conn, "stores") == []
 
 
-def test_an_entry_s_actions_stay_on_one_day_a_second_day_s_first_is_refused(tmp_path):
-    """diff.sql reads only the window's days of the log; that is the whole log of their entries because an
-    entry's first action on another day would take action_seq 1 again, which the log's key refuses."""
+def test_an_entry_moved_to_another_day_posts_there_only_after_its_old_day_takes_it_back(tmp_path):
+    """A source may move an entry to another day (a STORES remittance with a new transfer date). Posted on its
+    old day, it is refused on the new one, naming the old day, until that day is re-run and reverses it;
+    then the new day posts it, its actions numbered on from the old day's (one posting history)."""
     settings = load_settings()
     with Warehouse(tmp_path / "warehouse.duckdb").connect() as conn:
         write_version(conn, {"e1": ([(*PAIR, 100)], "ready")}, DAYS[0])
         post_day(conn, settings, tmp_path, "usen_reji", DAYS[0], "yayoi_csv")
         before = ledger(conn)
+        (entry,) = {row[3] for row in before}
         # the same entry id on another day (write_version names entries by day, so move the row by hand)
         conn.execute("UPDATE ledger.journal_entry_lines SET business_date = ?", [DAYS[1]])
-        with pytest.raises(duckdb.ConstraintException):
+        with pytest.raises(PostingError) as refused:
             post_window(conn, settings, tmp_path, "usen_reji", DAYS[1:3], "yayoi_csv")
+        assert str(refused.value) == (
+            f"{DAYS[1]}: entry {entry} is still posted to yayoi_csv on {DAYS[0]}, and its source now books it on "
+            f"{DAYS[1]}. Re-run {DAYS[0]} first: that takes it back there; then this day posts it "
+            "(nothing is posted twice).")
         assert ledger(conn) == before  # nothing claimed
-        # its own day still takes it back
+        # its own day takes it back; then the new day posts it, numbered after the old day's actions
         assert post_day(conn, settings, tmp_path, "usen_reji", DAYS[0], "yayoi_csv").reversals == 1
+        assert post_window(conn, settings, tmp_path, "usen_reji", DAYS[1:3], "yayoi_csv")[DAYS[1]].posts == 1
+        assert sorted((seq, day, action) for _, _, day, _, action, _, _, seq in ledger(conn)) == [
+            (1, DAYS[0], "post"), (2, DAYS[0], "reverse"), (3, DAYS[1], "post")]
+        # both days in one window: the reversal and the new post are claimed together
+        conn.execute("UPDATE ledger.journal_entry_lines SET business_date = ?", [DAYS[0]])
+        results = post_window(conn, settings, tmp_path, "usen_reji", DAYS[0:2], "yayoi_csv")
+        assert (results[DAYS[0]].posts, results[DAYS[1]].reversals) == (1, 1)
+        assert sorted((seq, day, action) for _, _, day, _, action, _, _, seq in ledger(conn))[3:] == [
+            (4, DAYS[1], "reverse"), (5, DAYS[0], "post")]
