@@ -142,14 +142,16 @@ def _partition_folder(source: str | None, day: dt.date | None) -> str | None:
     return f"source={source}/business_date={day.isoformat()}"
 
 
-def _link_tree(old: Path, new: Path) -> None:
-    """``new`` as hard links to every file under ``old`` (folders recreated)."""
-    new.mkdir(parents=True, exist_ok=True)
-    for path in old.iterdir():
-        if path.is_dir():
-            _link_tree(path, new / path.name)
-        elif path.is_file():
-            os.link(path, new / path.name)
+def _link_tree(old: Path | str, new: Path | str) -> None:
+    """``new`` as hard links to every file under ``old`` (folders recreated). Plain strings and scandir:
+    a year's copy links thousands of partition folders on every refresh."""
+    os.makedirs(new, exist_ok=True)
+    with os.scandir(old) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _link_tree(entry.path, os.path.join(new, entry.name))
+            elif entry.is_file(follow_symlinks=False):
+                os.link(entry.path, os.path.join(new, entry.name))
 
 
 def _write_parquet(conn: duckdb.DuckDBPyConnection, rel: Relation, root: Path,
