@@ -210,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     for line in output.strip().splitlines():
         print(f"  | {line}")
 
+    # The copy retires an older Parquet version; a detached process deletes its files. An ordinary day comes
+    # long after that, so wait for it rather than time the day against it.
+    versions = home / "published" / "parquet-versions"
+    deadline = time.monotonic() + 300
+    while versions.is_dir() and any(p.name.startswith(".removing-") for p in versions.iterdir()) \
+            and time.monotonic() < deadline:
+        time.sleep(0.5)
+
     print(f"\n== one ordinary day: acctsync run --source all --start {size.single_day} --end {size.single_day} "
           "(fresh process, on the backfilled warehouse; refreshes the analysts' copy)")
     output, day_wall, day_cpu, day_rss, day_exit = _timed_process(
