@@ -265,7 +265,9 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                 "entries_posted": posts,
                 "entries_reversed": reversals,
                 "dagster/row_count": lines,
-                "export_files": dg.MetadataValue.json(exports),
+                # the latest window's files: the metadata is copied into every day's materialization of the run
+                "export_files": dg.MetadataValue.json(exports[-stages.WINDOW_DAYS:]),
+                "export_file_count": len(exports),
                 **({"latest_export_file": dg.MetadataValue.path(exports[-1])} if exports else {}),
                 "lines_waiting_for_review": waiting,
             },
