@@ -57,7 +57,7 @@ def fail_days(name: str, stage: str, failures: dict[dt.date, str]) -> dg.Failure
     listed = "\n".join(f"{day}: {message}" for day, message in sorted(failures.items()))
     return dg.Failure(
         description=f"{name} {stage}: {len(failures)} day(s) failed; nothing of them was posted.\n{listed}",
-        metadata={"failed_days": [str(d) for d in sorted(failures)],
+        metadata={**failed_days_metadata(failures),
                   "failures": dg.MetadataValue.json({str(d): m for d, m in sorted(failures.items())})},
     )
 
@@ -72,12 +72,32 @@ def stop_if_no_day_left(context, name: str, stage: str, days: list[dt.date], fai
                             + ", ".join(str(d) for d in sorted(failures)))
 
 
-def _markdown_table(cursor) -> str:
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
+def _table_md(names: list[str], rows) -> str:
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _markdown_table(cursor) -> str:
+    """A query's result as a Markdown table (Dagster metadata)."""
+    return _table_md([d[0] for d in cursor.description], cursor.fetchall())
+
+
+def _rows_markdown(rows: list[dict]) -> str:
+    """Failure rows (dicts with the same keys) as a Markdown table."""
+    names = list(rows[0]) if rows else []
+    return _table_md(names, [[r[n] for n in names] for r in rows])
+
+
+def failed_days_metadata(failures: dict[dt.date, str]) -> dict:
+    return {"failed_days": [str(d) for d in sorted(failures)]} if failures else {}
+
+
+def check_severity(days_failing: set, days: list) -> dg.AssetCheckSeverity:
+    """A day that fails a blocking check is recorded in ops.day_errors, so posting skips it and then fails
+    naming it. Dagster's blocking (severity ERROR) stops the whole step, so it is used only when no day of
+    the run passed; otherwise WARN, and the good days of the run still post."""
+    return dg.AssetCheckSeverity.ERROR if len(days_failing) >= len(days) else dg.AssetCheckSeverity.WARN
 
 
 def build_source_pipeline(source: Source) -> dg.Definitions:
@@ -127,7 +147,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
                     context.log.info(f"{name} {day}: raw {stats.details}")
         stop_if_no_day_left(context, name, "raw_orders", days, failures)
         return dg.MaterializeResult(metadata={**totals, "dagster/row_count": sum(totals.values()),
-                                              ONE_BY_ONE: one_by_one, **_failed_days_metadata(failures)})
+                                              ONE_BY_ONE: one_by_one, **failed_days_metadata(failures)})
 
     def _replace_stage(context, acctsync: AcctsyncResource, stage: str) -> tuple[int, dict[dt.date, str], int]:
         """Rows written, failed days, and the days of multi-day windows done one by one."""
@@ -161,7 +181,7 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
         with acctsync.warehouse.connect() as conn:
             metadata = _normalized_metadata(conn, name, [d for d in days if d not in failures])
         return dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata, ONE_BY_ONE: one_by_one,
-                                              **_failed_days_metadata(failures)})
+                                              **failed_days_metadata(failures)})
 
     check_specs = [
         dg.AssetCheckSpec(check.name, asset=key("journal_entries"), blocking=True, description=check.description)
@@ -185,13 +205,8 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
             metadata = _journal_metadata(conn, name, days)
         stop_if_no_day_left(context, name, "journal_entries", window_days(context), failures)
         yield dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata, ONE_BY_ONE: one_by_one,
-                                             **_failed_days_metadata(failures)})
-        # A day that fails a check is recorded in ops.day_errors, so posted_entries skips it and then fails
-        # naming it. Dagster's blocking (severity ERROR) stops the whole step, so it is used only when no
-        # day of the run passed; otherwise the good days of the run still post.
-        checked_bad = {r["business_date"] for failed in check_failures.values() for r in failed}
-        severity = (dg.AssetCheckSeverity.ERROR if len(checked_bad) >= len(days)
-                    else dg.AssetCheckSeverity.WARN)
+                                             **failed_days_metadata(failures)})
+        severity = check_severity({r["business_date"] for failed in check_failures.values() for r in failed}, days)
         for check in day_checks:
             failed = check_failures[check.name]
             yield dg.AssetCheckResult(
@@ -281,17 +296,6 @@ def build_source_pipeline(source: Source) -> dg.Definitions:
 
     job = source_job(source)
     return dg.Definitions(assets=[raw_orders, normalized_transactions, journal_entries, posted_entries], jobs=[job])
-
-
-def _failed_days_metadata(failures: dict[dt.date, str]) -> dict:
-    return {"failed_days": [str(d) for d in sorted(failures)]} if failures else {}
-
-
-def _rows_markdown(rows: list[dict]) -> str:
-    names = list(rows[0]) if rows else []
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join("" if r[n] is None else str(r[n]) for n in names) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _normalized_metadata(conn, source: str, days: list[dt.date]) -> dict:

@@ -17,7 +17,9 @@ import datetime as dt
 import dagster as dg
 
 from acctsync_pipelines.defs.available import available_sources
-from acctsync_pipelines.defs.pipeline import BACKFILL, _markdown_table, fail_days, stop_if_no_day_left, window_days
+from acctsync_pipelines.defs.pipeline import (
+    BACKFILL, _markdown_table, check_severity, fail_days, failed_days_metadata, stop_if_no_day_left, window_days,
+)
 from acctsync_pipelines.defs.resources import DUCKDB_POOL, AcctsyncResource
 from acctsync_pipelines.defs.schedules import nightly_schedule
 from acctsync_pipelines.lib import sources as stages
@@ -168,12 +170,8 @@ def settlement() -> dg.Definitions:
         stop_if_no_day_left(context, GROUP, "matches", days, failures)
         yield dg.MaterializeResult(metadata={**totals, "dagster/row_count": totals["journal_lines"],
                                              "rules_not_applied": dg.MetadataValue.json(sorted(not_applied)),
-                                             **metadata, **({"failed_days": [str(d) for d in sorted(failures)]}
-                                                            if failures else {})})
-        # as for the sources' checks: a failing day is recorded and skipped by posted_entries; Dagster's
-        # blocking stops the whole step, so only when no day of the run passed
-        checked_bad = {r["value_date"] for c in matching.CHECKS for r in check_failures[c.name]}
-        severity = dg.AssetCheckSeverity.ERROR if len(checked_bad) >= len(done) else dg.AssetCheckSeverity.WARN
+                                             **metadata, **failed_days_metadata(failures)})
+        severity = check_severity({r["value_date"] for c in matching.CHECKS for r in check_failures[c.name]}, done)
         for check in matching.CHECKS:
             yield _check_result(check, check_failures[check.name], severity)
         for check in matching.WARNINGS:

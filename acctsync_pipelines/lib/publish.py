@@ -156,12 +156,13 @@ def _link_tree(old: Path | str, new: Path | str) -> None:
 
 def _write_parquet(conn: duckdb.DuckDBPyConnection, rel: Relation, root: Path,
                    previous_root: Path | None = None, previous: dict[str, str] | None = None,
-                   unchanged: bool = False) -> dict[str, str]:
+                   unchanged: bool = False, whole_digest: str | None = None) -> dict[str, str]:
     """Write the relation's Parquet under ``root``; return the content digest of each partition written.
 
     A partition whose digest (row count and the sum of every column's row hash) equals ``previous`` is
     hard-linked from ``previous_root`` instead of written again (files there are never modified). A base
-    table whose whole content is ``unchanged`` since then is linked as it is, without reading it.
+    table whose whole content is ``unchanged`` since then is linked as it is, without reading it; a base
+    table's ``whole_digest`` (``table_digests``) is its digest when it has no partitions.
     """
     target = root / rel.schema / rel.name
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -172,9 +173,8 @@ def _write_parquet(conn: duckdb.DuckDBPyConnection, rel: Relation, root: Path,
     previous = previous or {}
     stable = [f'"{c}"' for c in rel.columns]  # every column: unlike the fingerprint, the files hold them all
     if "business_date" not in rel.columns:
-        count, total = conn.execute(
-            f"SELECT count(*), coalesce(sum(hash({', '.join(stable)})::HUGEINT), 0) FROM {rel.qualified}").fetchone()
-        digest = f"{count}:{total}"
+        digest = whole_digest or "{}:{}".format(*conn.execute(
+            f"SELECT count(*), coalesce(sum(hash({', '.join(stable)})::HUGEINT), 0) FROM {rel.qualified}").fetchone())
         target.mkdir(exist_ok=True)
         if old is not None and previous.get("") == digest and (old / "data.parquet").is_file():
             os.link(old / "data.parquet", target / "data.parquet")
@@ -309,7 +309,8 @@ def publish(warehouse: Warehouse, home: Path, parquet: bool = True, keep_parquet
                     parquet_digests[rel.label] = _write_parquet(
                         conn, rel, version, previous_version,
                         previous.get("parquet_digests", {}).get(rel.label) if previous_version else None,
-                        unchanged=rel.label in tables and previous_tables.get(rel.label) == tables[rel.label][1])
+                        unchanged=rel.label in tables and previous_tables.get(rel.label) == tables[rel.label][1],
+                        whole_digest=tables[rel.label][1] if rel.label in tables else None)
         _fsync(temp_db)
         temp_db.chmod(0o444)  # a read-only copy: analysts open it with read_only=True / duckdb -readonly
         stale_wal = out / f"{DATABASE_NAME}.wal"

@@ -144,12 +144,7 @@ def windows_of(days: list[dt.date], size: int = WINDOW_DAYS) -> list[list[dt.dat
 
 def blocking_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, stage: str) -> str | None:
     """The day's recorded error from a stage before ``stage``, if any: the day is not processed further."""
-    earlier = list(STAGES[: STAGES.index(stage)])
-    row = conn.execute(
-        "SELECT message FROM ops.day_errors WHERE source = ? AND business_date = ? AND list_contains(?, stage)",
-        [source, day, earlier],
-    ).fetchone()
-    return row[0] if row else None
+    return blocking_errors(conn, source, [day], stage).get(day)
 
 
 def record_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, stage: str, message: str) -> None:
@@ -159,7 +154,7 @@ def record_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, sta
 
 
 def blocking_errors(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], stage: str) -> dict[dt.date, str]:
-    """``blocking_error`` for every day of a window at once."""
+    """Per day of ``days``, an error a stage before ``stage`` recorded: such a day is not processed further."""
     earlier = list(STAGES[: STAGES.index(stage)])
     rows = conn.execute(
         "SELECT business_date, min(message) FROM ops.day_errors WHERE source = ? AND list_contains(?, business_date) "
@@ -170,7 +165,7 @@ def blocking_errors(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.
 
 
 def clear_errors(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], stage: str) -> None:
-    """``clear_error`` for every day of a window at once."""
+    """A stage that succeeded for ``days`` clears the errors it or a later stage recorded for them."""
     later = list(STAGES[STAGES.index(stage):])
     conn.execute(
         "DELETE FROM ops.day_errors WHERE source = ? AND list_contains(?, business_date) AND list_contains(?, stage)",
@@ -180,11 +175,7 @@ def clear_errors(conn: duckdb.DuckDBPyConnection, source: str, days: list[dt.dat
 
 def clear_error(conn: duckdb.DuckDBPyConnection, source: str, day: dt.date, stage: str) -> None:
     """A stage that succeeded clears errors it or a later stage recorded for the day."""
-    later = list(STAGES[STAGES.index(stage):])
-    conn.execute(
-        "DELETE FROM ops.day_errors WHERE source = ? AND business_date = ? AND list_contains(?, stage)",
-        [source, day, later],
-    )
+    clear_errors(conn, source, [day], stage)
 
 
 def run_raw(conn, source: Source, settings: Settings, home: Path, day: dt.date) -> StageStats:

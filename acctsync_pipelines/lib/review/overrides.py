@@ -30,21 +30,19 @@ def apply_overrides(conn: duckdb.DuckDBPyConnection, settings: Settings, source:
     return applied
 
 
-def hold_for_checks(conn: duckdb.DuckDBPyConnection, source, day: dt.date) -> int:
-    """Evaluate the source's non-blocking checks (``source.review_checks``) on the day's journal. A failed
-    check makes the day's entries wait, or only the entries its rows name in an ``entry_id`` column; the
-    reason goes on each entry's first line. Returns the entries held."""
+def hold_for_checks(conn: duckdb.DuckDBPyConnection, source, days: list[dt.date]) -> int:
+    """Evaluate the source's non-blocking checks (``source.review_checks``) on the journal of ``days``. A
+    failed check makes its day's entries wait, or only the entries its rows name in an ``entry_id`` column;
+    the reason goes on each entry's first line. Returns the entries held."""
     held = 0
     for check in source.review_checks:
-        failed = check.failures(conn, source.name, day)
-        if not failed:
-            continue
-        named = sorted({str(row["entry_id"]) for row in failed if row.get("entry_id") is not None})
-        cursor = run(conn, sql_text(__file__, "hold_entries.sql"), {
-            "source": source.name, "day": day, "all_entries": not named, "entries": named,
-            "reason": f"day check {check.name} failed ({check.description}): {len(failed)} finding(s)",
-        })
-        held += cursor.fetchall()[0][0]
+        for day, failed in sorted(check.window_failures(conn, source.name, days).items()):
+            named = sorted({str(row["entry_id"]) for row in failed if row.get("entry_id") is not None})
+            cursor = run(conn, sql_text(__file__, "hold_entries.sql"), {
+                "source": source.name, "day": day, "all_entries": not named, "entries": named,
+                "reason": f"day check {check.name} failed ({check.description}): {len(failed)} finding(s)",
+            })
+            held += cursor.fetchall()[0][0]
     return held
 
 
@@ -55,12 +53,10 @@ def review_day(conn: duckdb.DuckDBPyConnection, settings: Settings, source, day:
 
 
 def review_days(conn: duckdb.DuckDBPyConnection, settings: Settings, source, days: list[dt.date]) -> None:
-    """``review_day`` for a window of days; only the days with corrections are visited for them."""
-    corrected = [day for (day,) in conn.execute(
+    """``review_day`` for a window of days: corrections on the days that have any, then the checks once."""
+    corrected = conn.execute(
         "SELECT DISTINCT business_date FROM ledger.review_overrides WHERE source = ? AND list_contains(?, business_date) "
-        "ORDER BY 1", [source.name, list(days)]).fetchall()]
-    for day in days:
-        if day in corrected:
-            apply_overrides(conn, settings, source.name, day)
-        if source.review_checks:
-            hold_for_checks(conn, source, day)
+        "ORDER BY 1", [source.name, list(days)]).fetchall()
+    for (day,) in corrected:
+        apply_overrides(conn, settings, source.name, day)
+    hold_for_checks(conn, source, days)
